@@ -1,0 +1,163 @@
+"""The exception tree of landlord-workflow.
+
+Every exception the library raises derives from :class:`WorkflowError`.
+Engine exceptions (botocore, asyncio, ...) never leak: providers map them onto
+this tree and chain the original as ``__cause__``.
+
+::
+
+    WorkflowError
+    ├── ProviderNotFoundError
+    ├── ProviderConflictError
+    ├── InvalidSpecError            (.problems: list of (field, message))
+    ├── WorkflowNotFoundError
+    ├── ExecutionNotFoundError
+    ├── ExecutionAlreadyExistsError
+    ├── ExecutionFailedError        (.status)
+    ├── UnsupportedOperationError
+    ├── ProviderError               permanent engine error, never retried
+    ├── OperationTimeoutError       also a built-in TimeoutError
+    └── TransientError              retried by the Manager's CallPolicy
+        ├── ThrottledError
+        └── ProviderUnavailableError
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from landlord_workflow.types import ExecutionStatus
+
+__all__ = [
+    "ExecutionAlreadyExistsError",
+    "ExecutionFailedError",
+    "ExecutionNotFoundError",
+    "InvalidSpecError",
+    "OperationTimeoutError",
+    "ProviderConflictError",
+    "ProviderError",
+    "ProviderNotFoundError",
+    "ProviderUnavailableError",
+    "ThrottledError",
+    "TransientError",
+    "UnsupportedOperationError",
+    "WorkflowError",
+    "WorkflowNotFoundError",
+]
+
+
+class WorkflowError(Exception):
+    """Root of every error raised by landlord-workflow."""
+
+
+class ProviderNotFoundError(WorkflowError):
+    """No provider is registered under the requested name."""
+
+    def __init__(self, name: str, available: Iterable[str] = ()) -> None:
+        self.name = name
+        self.available = sorted(available)
+        known = ", ".join(self.available) or "none"
+        super().__init__(f"no provider named {name!r} is registered (registered: {known})")
+
+
+class ProviderConflictError(WorkflowError):
+    """A provider with the same name is already registered."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"a provider named {name!r} is already registered")
+
+
+class InvalidSpecError(WorkflowError, ValueError):
+    """A spec, input or definition is invalid (also a built-in ``ValueError``).
+
+    ``problems`` lists every problem found as ``(field, message)`` pairs, where
+    ``field`` is a dotted path such as ``"retry_policy.backoff_rate"`` or
+    ``"definition.States.Deploy.Next"``.
+    """
+
+    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
+        self.problems: list[tuple[str, str]] = list(problems)
+        if not self.problems:
+            raise ValueError("InvalidSpecError needs at least one problem")
+        lines = "; ".join(f"{field}: {message}" for field, message in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''}: {lines}")
+
+    @classmethod
+    def single(cls, field: str, message: str) -> InvalidSpecError:
+        """Build an error holding exactly one problem."""
+        return cls([(field, message)])
+
+
+class WorkflowNotFoundError(WorkflowError):
+    """The workflow (state machine, definition) does not exist."""
+
+    def __init__(self, workflow_id: str) -> None:
+        self.workflow_id = workflow_id
+        super().__init__(f"workflow {workflow_id!r} does not exist")
+
+
+class ExecutionNotFoundError(WorkflowError):
+    """The execution does not exist (or is no longer retained)."""
+
+    def __init__(self, execution_id: str) -> None:
+        self.execution_id = execution_id
+        super().__init__(f"execution {execution_id!r} does not exist")
+
+
+class ExecutionAlreadyExistsError(WorkflowError):
+    """An execution with that name exists and is closed or has other input."""
+
+    def __init__(self, execution_name: str, detail: str = "") -> None:
+        self.execution_name = execution_name
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"execution {execution_name!r} already exists{suffix}")
+
+
+class ExecutionFailedError(WorkflowError):
+    """An execution ended in a state other than ``succeeded``.
+
+    ``status`` is the final :class:`~landlord_workflow.ExecutionStatus`.
+    """
+
+    def __init__(self, status: ExecutionStatus) -> None:
+        self.status = status
+        where = ""
+        if status.error is not None:
+            where = f" ({status.error.code}"
+            if status.error.failed_at:
+                where += f" at {status.error.failed_at}"
+            where += ")"
+        super().__init__(f"execution {status.execution_id!r} ended {status.state.value}{where}")
+
+
+class UnsupportedOperationError(WorkflowError):
+    """The provider lacks the optional capability the operation needs."""
+
+    def __init__(self, provider: str, operation: str) -> None:
+        self.provider = provider
+        self.operation = operation
+        super().__init__(f"provider {provider!r} does not support {operation}")
+
+
+class ProviderError(WorkflowError):
+    """A permanent error reported by the engine; retrying will not help."""
+
+
+class OperationTimeoutError(WorkflowError, TimeoutError):
+    """An operation did not finish in time (per-attempt timeout, deadline or wait)."""
+
+
+class TransientError(WorkflowError):
+    """A temporary engine error; the Manager retries these under its CallPolicy."""
+
+
+class ThrottledError(TransientError):
+    """The engine asked us to slow down."""
+
+
+class ProviderUnavailableError(TransientError):
+    """The engine could not be reached or answered with a server error."""
