@@ -1,5 +1,6 @@
 """landlord-workflow: async orchestration of tenant provisioning on pluggable engines."""
 
+from landlord_workflow.config import WorkflowConfig
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionFailedError,
@@ -16,12 +17,21 @@ from landlord_workflow.errors import (
     WorkflowError,
     WorkflowNotFoundError,
 )
+from landlord_workflow.instrumentation import (
+    CallDetails,
+    ExecutionOutcome,
+    Hook,
+    MetricsCollector,
+)
+from landlord_workflow.manager import Manager
+from landlord_workflow.policies import CallPolicy, PollPolicy
 from landlord_workflow.provider import (
     Provider,
     SupportsListExecutions,
     SupportsRedrive,
     SupportsWatch,
 )
+from landlord_workflow.registry import Registry
 from landlord_workflow.types import (
     CreateWorkflowResult,
     ExecutionError,
@@ -37,6 +47,8 @@ from landlord_workflow.types import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CallDetails",
+    "CallPolicy",
     "CreateWorkflowResult",
     "ExecutionAlreadyExistsError",
     "ExecutionError",
@@ -44,16 +56,22 @@ __all__ = [
     "ExecutionFailedError",
     "ExecutionInput",
     "ExecutionNotFoundError",
+    "ExecutionOutcome",
     "ExecutionResult",
     "ExecutionState",
     "ExecutionStatus",
+    "Hook",
     "InvalidSpecError",
+    "Manager",
+    "MetricsCollector",
     "OperationTimeoutError",
+    "PollPolicy",
     "Provider",
     "ProviderConflictError",
     "ProviderError",
     "ProviderNotFoundError",
     "ProviderUnavailableError",
+    "Registry",
     "RetryPolicy",
     "SupportsListExecutions",
     "SupportsRedrive",
@@ -61,6 +79,7 @@ __all__ = [
     "ThrottledError",
     "TransientError",
     "UnsupportedOperationError",
+    "WorkflowConfig",
     "WorkflowError",
     "WorkflowNotFoundError",
     "WorkflowSpec",

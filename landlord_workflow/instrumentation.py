@@ -1,0 +1,177 @@
+"""Instrumentation: hooks called with frozen details, and in-memory metrics.
+
+A hook is any object with ``on_call(details: CallDetails)`` and
+``on_execution(details: ExecutionOutcome)`` methods (see :class:`Hook`). The
+Manager calls ``on_call`` once per provider call *attempt* and
+``on_execution`` once per execution outcome it observes (when
+``wait_for_completion``/``run`` see a terminal state). Hooks run inline on
+the event loop: keep them fast and never raise (an exception from a hook is
+logged and swallowed).
+
+:class:`MetricsCollector` is a ready-made hook that counts calls, retries,
+errors, latencies and execution outcomes in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+from landlord_workflow.types import ExecutionState
+
+__all__ = ["CallDetails", "ExecutionOutcome", "Hook", "LatencySummary", "MetricsCollector"]
+
+
+@attrs.frozen(kw_only=True)
+class CallDetails:
+    """One attempt of one provider call.
+
+    ``outcome`` is ``"ok"``, ``"retry"`` (a transient error that will be
+    retried) or ``"error"`` (the error ends the call). ``error`` is the
+    exception class name, never its message (which may carry payloads).
+    """
+
+    operation: str
+    provider: str
+    attempt: int
+    duration: float
+    outcome: str
+    error: str | None = None
+    workflow_id: str | None = None
+    execution_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionOutcome:
+    """The terminal state of an execution, as the Manager observed it."""
+
+    execution_id: str
+    workflow_id: str
+    provider: str
+    state: ExecutionState
+    duration: float | None
+    """Seconds between start and stop as reported by the engine."""
+    error_code: str | None = None
+    failed_at: str | None = None
+    attempt: int = 1
+    """Execution-level attempt (``Manager.run`` retries count up)."""
+
+
+@runtime_checkable
+class Hook(Protocol):
+    """Receives instrumentation details from the Manager."""
+
+    def on_call(self, details: CallDetails) -> None:
+        """Called after each provider call attempt."""
+        ...
+
+    def on_execution(self, details: ExecutionOutcome) -> None:
+        """Called when the Manager observes an execution reach a terminal state."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class LatencySummary:
+    """Latency of one operation over the calls recorded, in seconds."""
+
+    count: int
+    total: float
+    max: float
+    p50: float
+    p99: float
+
+    @property
+    def mean(self) -> float:
+        """Average latency."""
+        return self.total / self.count if self.count else 0.0
+
+
+@attrs.define
+class _Latencies:
+    count: int = 0
+    total: float = 0.0
+    max: float = 0.0
+    recent: deque[float] = attrs.field(factory=lambda: deque(maxlen=1024))
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        self.max = max(self.max, value)
+        self.recent.append(value)
+
+    def summary(self) -> LatencySummary:
+        ordered = sorted(self.recent)
+
+        def pick(q: float) -> float:
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+        return LatencySummary(
+            count=self.count, total=self.total, max=self.max, p50=pick(0.5), p99=pick(0.99)
+        )
+
+
+@attrs.define
+class MetricsCollector:
+    """An in-memory metrics hook; thread-safe; cheap enough for the hot path.
+
+    Counters are keyed by ``(operation, provider)``; percentiles are computed
+    over the last 1,024 attempts of each operation.
+    """
+
+    calls: Counter[tuple[str, str]] = attrs.field(factory=Counter, init=False)
+    """Logical calls (first attempts) per (operation, provider)."""
+    attempts: Counter[tuple[str, str]] = attrs.field(factory=Counter, init=False)
+    retries: Counter[tuple[str, str]] = attrs.field(factory=Counter, init=False)
+    """Attempts that failed with a transient error and were retried."""
+    errors: Counter[tuple[str, str, str]] = attrs.field(factory=Counter, init=False)
+    """Calls that ended in an error, per (operation, provider, error class)."""
+    executions: Counter[tuple[str, ExecutionState]] = attrs.field(factory=Counter, init=False)
+    """Execution outcomes per (workflow_id, state)."""
+    _latencies: dict[str, _Latencies] = attrs.field(factory=dict, init=False)
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+
+    def on_call(self, details: CallDetails) -> None:
+        """Record one attempt."""
+        key = (details.operation, details.provider)
+        with self._lock:
+            self.attempts[key] += 1
+            if details.attempt == 1:
+                self.calls[key] += 1
+            if details.outcome == "retry":
+                self.retries[key] += 1
+            elif details.outcome == "error":
+                self.errors[(details.operation, details.provider, details.error or "")] += 1
+            latencies = self._latencies.get(details.operation)
+            if latencies is None:
+                latencies = self._latencies[details.operation] = _Latencies()
+            latencies.add(details.duration)
+
+    def on_execution(self, details: ExecutionOutcome) -> None:
+        """Record one execution outcome."""
+        with self._lock:
+            self.executions[(details.workflow_id, details.state)] += 1
+
+    def latency(self, operation: str) -> LatencySummary:
+        """Latency summary of ``operation`` (zeros if never called)."""
+        with self._lock:
+            latencies = self._latencies.get(operation) or _Latencies()
+            return latencies.summary()
+
+    def total_retries(self, operation: str | None = None) -> int:
+        """Retries in all, or of one operation."""
+        with self._lock:
+            return sum(n for (op, _), n in self.retries.items() if operation in (None, op))
+
+    def snapshot(self) -> dict[str, object]:
+        """A plain-dict copy of every counter, for logging or export."""
+        with self._lock:
+            return {
+                "calls": {f"{op}/{prov}": n for (op, prov), n in self.calls.items()},
+                "attempts": {f"{op}/{prov}": n for (op, prov), n in self.attempts.items()},
+                "retries": {f"{op}/{prov}": n for (op, prov), n in self.retries.items()},
+                "errors": {f"{op}/{prov}/{err}": n for (op, prov, err), n in self.errors.items()},
+                "executions": {f"{wf}/{st.value}": n for (wf, st), n in self.executions.items()},
+            }

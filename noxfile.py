@@ -1,0 +1,73 @@
+"""Developer sessions: tests on every supported Python, lint, typecheck, examples, docs, bench.
+
+Run ``python -m nox -l`` to list them. The package is installed the way users
+install it (a wheel built from the tree, not an editable checkout).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests", "lint", "typecheck", "examples"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PYTHONS = ["3.11", "3.12", "3.13"]
+
+
+def group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The whole test suite (mock engine, Step Functions on a local moto server, docs, examples)."""
+    session.install(".[aws]", *group("test"), *group("examples"))
+    # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
+    session.env.pop("PYTHONASYNCIODEBUG", None)
+    session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": ""})
+
+
+@nox.session(python=PYTHONS[0])
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check over everything."""
+    session.install(*group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHONS[0])
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    session.install(".[aws]", *group("typecheck"))
+    session.run("mypy", "--strict", "landlord_workflow")
+
+
+@nox.session(python=PYTHONS[0])
+def examples(session: nox.Session) -> None:
+    """Run every example as a user would, on the mock engine."""
+    session.install(".", *group("examples"))
+    for example in sorted((ROOT / "examples").glob("*.py")):
+        if example.name.startswith("_"):
+            continue
+        session.run("python", str(example), "--smoke", env={"NO_COLOR": "1"})
+
+
+@nox.session(python=PYTHONS[0])
+def docs(session: nox.Session) -> None:
+    """Build the documentation strictly (warnings fail the build)."""
+    session.install(".[aws]", *group("docs"))
+    session.run("mkdocs", "build", "--strict", "--site-dir", str(ROOT / "site"))
+
+
+@nox.session(python=PYTHONS[0])
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ratios against baselines measured in the same run."""
+    session.install(".[aws]", *group("test"))
+    out = os.environ.get("BENCH_JSON", str(ROOT / "benchmarks" / "results.json"))
+    session.run("python", "benchmarks/run.py", "--json", out, *session.posargs)

@@ -1,0 +1,368 @@
+"""Manager core: validation first, provider routing, CallPolicy, hooks, logs, waiting, run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import anyio
+import anyio.lowlevel
+import pytest
+from fakes import HANG, FakeProvider, RedrivableFake
+
+from landlord_workflow import (
+    CallPolicy,
+    ExecutionFailedError,
+    ExecutionInput,
+    ExecutionNotFoundError,
+    ExecutionState,
+    InvalidSpecError,
+    Manager,
+    MetricsCollector,
+    OperationTimeoutError,
+    ProviderError,
+    ProviderNotFoundError,
+    Registry,
+    RetryPolicy,
+    ThrottledError,
+    UnsupportedOperationError,
+    WorkflowSpec,
+)
+
+pytestmark = pytest.mark.asyncio
+
+DEFINITION = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+
+
+def spec(workflow_id: str = "tenant-provisioning", **changes: object) -> WorkflowSpec:
+    values: dict[str, object] = {
+        "workflow_id": workflow_id,
+        "provider_type": "fake",
+        "name": "Tenant provisioning",
+        "definition": DEFINITION,
+    }
+    values.update(changes)
+    return WorkflowSpec(**values)  # type: ignore[arg-type]
+
+
+def make_manager(
+    provider: FakeProvider, calls: CallPolicy, polls: object = None, **kwargs: object
+) -> tuple[Manager, MetricsCollector]:
+    registry = Registry()
+    registry.register(provider)
+    metrics = MetricsCollector()
+    extra = {} if polls is None else {"poll_policy": polls}
+    manager = Manager(registry, call_policy=calls, hooks=[metrics], **extra, **kwargs)  # type: ignore[arg-type]
+    return manager, metrics
+
+
+async def test_invalid_spec_lists_every_problem_and_reaches_no_provider(
+    fast_calls: CallPolicy,
+) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    bad = spec("Bad_ID", name="", definition={}, description="x" * 2000)
+    with pytest.raises(InvalidSpecError) as info:
+        await manager.create_workflow(bad)
+    fields = {field for field, _ in info.value.problems}
+    assert {"workflow_id", "name", "definition", "description"} <= fields
+    assert fake.calls == []
+
+
+async def test_invalid_input_reaches_no_provider(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    bad_input = ExecutionInput(input="not an object", execution_name="has space")
+    with pytest.raises(InvalidSpecError) as info:
+        await manager.start_execution("wf", bad_input, provider_type="fake")
+    assert {"input", "execution_name"} <= {field for field, _ in info.value.problems}
+    assert fake.calls == []
+
+
+async def test_start_throttled_twice_succeeds_on_third_attempt_with_one_execution(
+    fast_calls: CallPolicy,
+) -> None:
+    fake = FakeProvider()
+    manager, metrics = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", ThrottledError("slow down"), ThrottledError("slow down"))
+
+    result = await manager.start_execution("tenant-provisioning", ExecutionInput(input={"t": 1}))
+
+    starts = fake.calls_of("start_execution")
+    assert len(starts) == 3
+    assert metrics.attempts[("start_execution", "fake")] == 3
+    assert metrics.retries[("start_execution", "fake")] == 2
+    assert metrics.calls[("start_execution", "fake")] == 1
+    assert list(fake.executions) == [result.execution_id]
+    names = {args[1].execution_name for args in starts}
+    assert len(names) == 1, "the execution name is fixed before the first attempt"
+    assert next(iter(names)).startswith("tenant-provisioning-")
+
+
+async def test_lost_start_response_is_retried_and_returns_the_same_execution(
+    fast_calls: CallPolicy,
+) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", "lose")
+
+    result = await manager.start_execution("tenant-provisioning", ExecutionInput(input={"a": 1}))
+
+    assert len(fake.calls_of("start_execution")) == 2
+    assert list(fake.executions) == [result.execution_id]
+
+
+async def test_permanent_error_is_raised_at_once_without_retry(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    manager, metrics = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", ProviderError("AccessDenied"))
+    with pytest.raises(ProviderError):
+        await manager.start_execution("tenant-provisioning")
+    assert len(fake.calls_of("start_execution")) == 1
+    assert metrics.errors[("start_execution", "fake", "ProviderError")] == 1
+
+
+async def test_transient_errors_beyond_max_attempts_surface_the_last_error() -> None:
+    fake = FakeProvider()
+    policy = CallPolicy(max_attempts=3, initial_backoff=timedelta(0), jitter=False)
+    manager, _ = make_manager(fake, policy)
+    await manager.create_workflow(spec())
+    fake.script("delete_workflow", *[ThrottledError(str(n)) for n in range(5)])
+    with pytest.raises(ThrottledError, match="2"):
+        await manager.delete_workflow("tenant-provisioning")
+    assert len(fake.calls_of("delete_workflow")) == 3
+
+
+async def test_hanging_call_times_out_per_attempt_and_cancels_the_provider_call() -> None:
+    fake = FakeProvider()
+    policy = CallPolicy(attempt_timeout=timedelta(milliseconds=50), initial_backoff=timedelta(0))
+    manager, metrics = make_manager(fake, policy)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", HANG)
+    with anyio.fail_after(5):
+        with pytest.raises(OperationTimeoutError):
+            await manager.start_execution("tenant-provisioning")
+    assert fake.cancelled == ["start_execution"]
+    assert len(fake.calls_of("start_execution")) == 1, "a timed-out attempt is not retried"
+    assert metrics.errors[("start_execution", "fake", "OperationTimeoutError")] == 1
+
+
+async def test_cancelling_a_manager_call_cancels_the_provider_call(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", HANG)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(manager.start_execution, "tenant-provisioning")
+        while not fake.calls_of("start_execution"):
+            await anyio.lowlevel.checkpoint()
+        tg.cancel_scope.cancel()
+    assert fake.cancelled == ["start_execution"]
+    assert fake.executions == {}
+
+
+async def test_deadline_bounds_the_whole_call_including_backoff() -> None:
+    fake = FakeProvider()
+    policy = CallPolicy(
+        max_attempts=1000,
+        initial_backoff=timedelta(milliseconds=10),
+        max_backoff=timedelta(milliseconds=10),
+        jitter=False,
+        deadline=timedelta(milliseconds=100),
+    )
+    manager, _ = make_manager(fake, policy)
+    await manager.create_workflow(spec())
+    fake.script("delete_workflow", *[ThrottledError("x") for _ in range(1000)])
+    with anyio.fail_after(5), pytest.raises(OperationTimeoutError, match="deadline"):
+        await manager.delete_workflow("tenant-provisioning")
+    assert 1 < len(fake.calls_of("delete_workflow")) < 1000
+
+
+async def test_provider_resolution_order(fast_calls: CallPolicy) -> None:
+    first, second = FakeProvider("one"), FakeProvider("two")
+    registry = Registry()
+    registry.register(first)
+    registry.register(second)
+    manager = Manager(registry, default_provider="two", call_policy=fast_calls)
+
+    await manager.create_workflow(spec("wf", provider_type="one"))
+    second.workflows["wf"] = spec("wf", provider_type="two")
+    started = await manager.start_execution("wf")  # remembered from create: "one"
+    assert started.provider_type == "one"
+    await manager.get_execution_status(started.execution_id)  # remembered from start
+    assert first.calls_of("get_execution_status")
+
+    explicit = await manager.start_execution("wf", provider_type="two")
+    assert explicit.provider_type == "two"
+    with pytest.raises(ExecutionNotFoundError):
+        await manager.get_execution_status("unknown-id")  # falls back to the default
+    assert second.calls_of("get_execution_status")[-1][0] == "unknown-id"
+
+    no_default = Manager(registry, call_policy=fast_calls)
+    with pytest.raises(ProviderNotFoundError, match="default_provider"):
+        await no_default.get_execution_status("x")
+    with pytest.raises(ProviderNotFoundError, match="nope"):
+        await manager.get_execution_status("x", provider_type="nope")
+
+
+async def test_list_providers_is_sorted(fast_calls: CallPolicy) -> None:
+    registry = Registry()
+    for name in ("zeta", "alpha"):
+        registry.register(FakeProvider(name))
+    assert Manager(registry).list_providers() == ["alpha", "zeta"]
+
+
+async def test_logs_are_structured_and_carry_no_payload(
+    fast_calls: CallPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    fake.script("start_execution", ThrottledError("slow"))
+    caplog.set_level(logging.DEBUG, logger="landlord_workflow")
+    secret = "hunter2-super-secret"
+    result = await manager.start_execution(
+        "tenant-provisioning", ExecutionInput(input={"password": secret})
+    )
+    records = [r for r in caplog.records if getattr(r, "operation", None) == "start_execution"]
+    assert [r.outcome for r in records] == ["retry", "ok"]  # type: ignore[attr-defined]
+    ok = records[-1]
+    assert ok.provider == "fake"  # type: ignore[attr-defined]
+    assert ok.workflow_id == "tenant-provisioning"  # type: ignore[attr-defined]
+    assert ok.attempt == 2  # type: ignore[attr-defined]
+    assert ok.duration_ms >= 0  # type: ignore[attr-defined]
+    assert ok.levelno == logging.INFO
+    assert records[0].levelno == logging.WARNING
+    assert secret not in caplog.text
+    assert result.execution_id
+
+
+async def test_a_failing_hook_does_not_break_the_call(
+    fast_calls: CallPolicy, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def on_call(self, details: object) -> None:
+            raise RuntimeError("hook bug")
+
+        def on_execution(self, details: object) -> None:
+            raise RuntimeError("hook bug")
+
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls)
+    manager.hooks = (Broken(), *manager.hooks)
+    result = await manager.create_workflow(spec())
+    assert result.workflow_id == "tenant-provisioning"
+    assert "hook" in caplog.text
+
+
+async def test_wait_for_completion_polls_without_history(
+    fast_calls: CallPolicy, fast_polls: object
+) -> None:
+    fake = FakeProvider()
+    fake.status_sequence["tenant-provisioning"] = [
+        ExecutionState.RUNNING,
+        ExecutionState.RUNNING,
+        ExecutionState.SUCCEEDED,
+    ]
+    manager, metrics = make_manager(fake, fast_calls, fast_polls)
+    await manager.create_workflow(spec())
+    started = await manager.start_execution("tenant-provisioning")
+    final = await manager.wait_for_completion(started.execution_id)
+    assert final.state is ExecutionState.SUCCEEDED
+    polls = fake.calls_of("get_execution_status")
+    assert len(polls) == 3
+    assert all(include_history is False for _, include_history in polls)
+    assert metrics.executions[("tenant-provisioning", ExecutionState.SUCCEEDED)] == 1
+
+
+async def test_wait_timeout_raises_and_leaves_the_execution_running(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    fake.status_sequence["tenant-provisioning"] = [ExecutionState.RUNNING] * 10_000
+    manager, _ = make_manager(fake, fast_calls)
+    await manager.create_workflow(spec())
+    started = await manager.start_execution("tenant-provisioning")
+    with pytest.raises(OperationTimeoutError):
+        await manager.wait_for_completion(started.execution_id, timeout=timedelta(milliseconds=50))
+    assert fake.calls_of("stop_execution") == []
+    assert fake.executions[started.execution_id]["state"] is ExecutionState.RUNNING
+
+
+async def test_watch_yields_each_state_change_once(
+    fast_calls: CallPolicy, fast_polls: object
+) -> None:
+    fake = FakeProvider()
+    fake.status_sequence["tenant-provisioning"] = [
+        ExecutionState.RUNNING,
+        ExecutionState.RUNNING,
+        ExecutionState.FAILED,
+    ]
+    manager, _ = make_manager(fake, fast_calls, fast_polls)
+    await manager.create_workflow(spec())
+    started = await manager.start_execution("tenant-provisioning")
+    states = [s.state async for s in manager.watch(started.execution_id)]
+    assert states == [ExecutionState.RUNNING, ExecutionState.FAILED]
+
+
+async def test_run_starts_a_fresh_named_execution_when_redrive_is_unsupported(
+    fast_calls: CallPolicy, fast_polls: object
+) -> None:
+    fake = FakeProvider()
+    fake.status_sequence["tenant-provisioning"] = [ExecutionState.FAILED]
+    manager, metrics = make_manager(fake, fast_calls, fast_polls)
+    retry = RetryPolicy(max_attempts=3, initial_interval=timedelta(milliseconds=1))
+    await manager.create_workflow(spec(retry_policy=retry))
+    with pytest.raises(ExecutionFailedError) as info:
+        await manager.run("tenant-provisioning", ExecutionInput(execution_name="t-1"))
+    assert info.value.status.state is ExecutionState.FAILED
+    assert list(fake.executions) == [
+        "tenant-provisioning:t-1",
+        "tenant-provisioning:t-1-retry-1",
+        "tenant-provisioning:t-1-retry-2",
+    ]
+    assert metrics.executions[("tenant-provisioning", ExecutionState.FAILED)] == 3
+
+
+async def test_run_redrives_when_supported_and_returns_the_success(
+    fast_calls: CallPolicy, fast_polls: object
+) -> None:
+    fake = RedrivableFake()
+    fake.status_sequence["tenant-provisioning"] = [ExecutionState.TIMED_OUT]
+    manager, _ = make_manager(fake, fast_calls, fast_polls)
+    retry = RetryPolicy(max_attempts=2, initial_interval=timedelta(milliseconds=1))
+    await manager.create_workflow(spec(retry_policy=retry))
+    final = await manager.run("tenant-provisioning")
+    assert final.state is ExecutionState.SUCCEEDED
+    assert len(fake.calls_of("redrive_execution")) == 1
+    assert len(fake.executions) == 1
+
+
+async def test_run_never_retries_a_cancelled_execution(
+    fast_calls: CallPolicy, fast_polls: object
+) -> None:
+    fake = RedrivableFake()
+    fake.status_sequence["tenant-provisioning"] = [ExecutionState.CANCELLED]
+    manager, _ = make_manager(fake, fast_calls, fast_polls)
+    await manager.create_workflow(spec(retry_policy=RetryPolicy(max_attempts=5)))
+    with pytest.raises(ExecutionFailedError, match="cancelled"):
+        await manager.run("tenant-provisioning")
+    assert fake.calls_of("redrive_execution") == []
+
+
+async def test_redrive_requires_the_capability(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    manager, _ = make_manager(fake, fast_calls, default_provider="fake")
+    with pytest.raises(UnsupportedOperationError, match="redrive"):
+        await manager.redrive_execution("x")
+    assert fake.calls == []
+
+
+async def test_aclose_closes_providers_and_refuses_further_calls(fast_calls: CallPolicy) -> None:
+    fake = FakeProvider()
+    async with make_manager(fake, fast_calls)[0] as manager:
+        await manager.create_workflow(spec())
+    assert fake.closed
+    with pytest.raises(Exception, match="closed"):
+        await manager.create_workflow(spec())
