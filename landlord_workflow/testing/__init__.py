@@ -1,0 +1,39 @@
+"""What users import in their own tests.
+
+* fast policies: :func:`fast_call_policy`, :func:`fast_poll_policy`, and the
+  :func:`no_backoff` switch;
+* a local Step Functions engine on moto server (``LocalStepFunctions``, needs
+  ``moto[server]`` and the ``aws`` extra);
+* pytest fixtures: add ``pytest_plugins = ["landlord_workflow.testing.pytest_plugin"]``
+  to your ``conftest.py``;
+* the provider conformance suite (``ProviderConformance``).
+
+Heavy optional pieces are imported lazily, on first attribute access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from landlord_workflow.testing._policies import fast_call_policy, fast_poll_policy, no_backoff
+
+__all__ = [
+    "LocalStepFunctions",
+    "ProviderConformance",
+    "fast_call_policy",
+    "fast_poll_policy",
+    "no_backoff",
+]
+
+_LAZY = {
+    "LocalStepFunctions": "landlord_workflow.testing.moto",
+    "ProviderConformance": "landlord_workflow.testing.conformance",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
