@@ -1,0 +1,9 @@
+"""AWS Step Functions adapter (extra ``aws``): :class:`StepFunctionsProvider`.
+
+Importing this package imports aioboto3; ``import landlord_workflow`` alone
+never does.
+"""
+
+from landlord_workflow.providers.stepfunctions.provider import StepFunctionsProvider
+
+__all__ = ["StepFunctionsProvider"]

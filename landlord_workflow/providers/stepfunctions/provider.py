@@ -1,0 +1,697 @@
+"""``StepFunctionsProvider``: the Provider port on AWS Step Functions (aioboto3).
+
+One provider owns one aioboto3 ``stepfunctions`` client. The client is opened
+by ``async with provider`` (or lazily by the first call) inside an
+:class:`contextlib.AsyncExitStack` and closed by :meth:`aclose`; a closed
+provider refuses every call with :class:`~landlord_workflow.ProviderError`.
+botocore's own retries are off: the Manager's ``CallPolicy`` is the single
+retry layer, so every attempt is counted and visible.
+
+API calls per method (IAM actions in brackets):
+
+* ``validate``: none.
+* ``create_workflow``: CreateStateMachine [states:CreateStateMachine,
+  states:TagResource, iam:PassRole], then DescribeStateMachine
+  [states:DescribeStateMachine] and, if the definition or role differ,
+  UpdateStateMachine [states:UpdateStateMachine]. The describe also follows a
+  successful create because AWS treats a create with the same definition as
+  idempotent and silently ignores a changed ``roleArn`` (and moto ignores a
+  changed definition).
+* ``start_execution``: StartExecution [states:StartExecution]; on
+  ``ExecutionAlreadyExists`` DescribeExecution.
+* ``get_execution_status``: one DescribeExecution [states:DescribeExecution];
+  for a FAILED execution one more reverse-ordered GetExecutionHistory page
+  [states:GetExecutionHistory] to find ``failed_at`` (cached per execution
+  and redrive count, so polling a failed execution costs it once). With
+  ``include_history=True``: the whole history, 1000 events a page.
+* ``stop_execution``: StopExecution [states:StopExecution].
+* ``delete_workflow``: DeleteStateMachine [states:DeleteStateMachine].
+* ``redrive_execution``: RedriveExecution [states:RedriveExecution].
+* ``list_executions``: ListExecutions [states:ListExecutions].
+* the account id, unless configured: STS GetCallerIdentity once (no IAM
+  permission needed).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, cast
+
+import anyio
+
+try:
+    import aioboto3
+    from aiobotocore.config import AioConfig
+    from botocore.exceptions import ClientError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "StepFunctionsProvider needs aioboto3: pip install 'landlord-workflow[aws]'"
+    ) from exc
+
+from landlord_workflow import __version__
+from landlord_workflow.asl import name_problem
+from landlord_workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
+    InvalidSpecError,
+    ProviderError,
+    ProviderUnavailableError,
+    WorkflowNotFoundError,
+)
+from landlord_workflow.providers.stepfunctions.arns import (
+    execution_arn,
+    parse_execution_arn,
+    partition_for_region,
+    state_machine_arn,
+)
+from landlord_workflow.providers.stepfunctions.errors import (
+    ErrorContext,
+    client_error_code,
+    translate_errors,
+)
+from landlord_workflow.providers.stepfunctions.mapping import (
+    PROVIDER_NAME,
+    STOP_ERROR_CODE,
+    decode_document,
+    encode_input,
+    failing_state,
+    normalise_history,
+    render_definition,
+    role_for,
+    same_input,
+    spec_problems,
+    status_filter,
+    status_from_description,
+    status_from_list_item,
+    tag_list,
+    to_state,
+    to_utc,
+)
+from landlord_workflow.types import (
+    CreateWorkflowResult,
+    ExecutionInput,
+    ExecutionResult,
+    ExecutionState,
+    ExecutionStatus,
+    WorkflowSpec,
+)
+
+if TYPE_CHECKING:
+    from types_aiobotocore_stepfunctions.client import SFNClient
+    from types_aiobotocore_stepfunctions.type_defs import (
+        DescribeExecutionOutputTypeDef,
+        GetExecutionHistoryInputTypeDef,
+        HistoryEventTypeDef,
+        ListExecutionsInputTypeDef,
+    )
+
+__all__ = ["StepFunctionsProvider"]
+
+_log = logging.getLogger("landlord_workflow.providers.stepfunctions")
+
+HISTORY_PAGE_SIZE = 1000
+"""Largest page GetExecutionHistory returns."""
+FAILED_AT_PAGE_SIZE = 100
+"""Events read (newest first) to find the state a failed execution failed in."""
+_MAX_HISTORY_PAGES = 100  # 25,000 events is the engine's limit: 25 pages.
+_LIST_PAGE_SIZE = 1000
+_MAX_CAUSE_CHARS = 32_768
+_REMEMBERED = 4096  # bounded memory for recent starts, redrive tokens, failed_at
+_REDRIVE_TOKEN_REUSE_SECONDS = 300.0
+
+
+def _bounded_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _REMEMBERED:
+        cache.popitem(last=False)
+
+
+class StepFunctionsProvider:
+    """The :class:`~landlord_workflow.Provider` for AWS Step Functions (name ``"step-functions"``).
+
+    Parameters (keyword-only):
+
+    ``region``
+        AWS region of the state machines, e.g. ``"eu-west-1"``. Also decides
+        the ARN partition (``aws``, ``aws-cn``, ``aws-us-gov``, ...).
+    ``role_arn``
+        IAM role the state machines run as; required by ``create_workflow``
+        unless a spec sets ``provider_config["role_arn"]``.
+    ``endpoint_url``
+        Another endpoint (moto, LocalStack, Step Functions Local). The
+        account id lookup (STS) uses it too; for Step Functions Local pass
+        ``account_id``.
+    ``account_id``
+        The account of the state machines; otherwise read once with STS
+        GetCallerIdentity and cached.
+    ``session``
+        An ``aioboto3.Session`` (credentials, profile). By default a new
+        session using the usual AWS credential chain.
+    ``connect_timeout``, ``read_timeout``
+        Per-request socket timeouts (defaults 5 s and 30 s). A timeout
+        raises :class:`~landlord_workflow.ProviderUnavailableError`.
+    ``max_pool_connections``
+        Size of the client's HTTP connection pool (default 10).
+    ``consistency_window``
+        DescribeExecution is eventually consistent right after a start: an
+        ``ExecutionDoesNotExist`` for an execution this provider started less
+        than this long ago (default 10 s) raises the transient
+        :class:`~landlord_workflow.ProviderUnavailableError`, which the
+        Manager retries, instead of :class:`~landlord_workflow.ExecutionNotFoundError`.
+
+    Only STANDARD state machines are created and supported (express
+    executions cannot be described, stopped or redriven). Execution ids are
+    execution ARNs. ``ExecutionInput.tags`` are not sent: StartExecution takes
+    no tags.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        role_arn: str | None = None,
+        endpoint_url: str | None = None,
+        account_id: str | None = None,
+        session: Any = None,
+        connect_timeout: timedelta = timedelta(seconds=5),
+        read_timeout: timedelta = timedelta(seconds=30),
+        max_pool_connections: int = 10,
+        consistency_window: timedelta = timedelta(seconds=10),
+    ) -> None:
+        if not region:
+            raise ValueError("region is required")
+        self._region = region
+        self._partition = partition_for_region(region)
+        self._role_arn = role_arn
+        self._endpoint_url = endpoint_url
+        self._account_id = account_id
+        self._session = session
+        self._config = AioConfig(
+            connect_timeout=connect_timeout.total_seconds(),
+            read_timeout=read_timeout.total_seconds(),
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            max_pool_connections=max_pool_connections,
+            user_agent_extra=f"landlord-workflow/{__version__}",
+        )
+        self._consistency_window = consistency_window.total_seconds()
+        self._open_lock = anyio.Lock()
+        self._account_lock = anyio.Lock()
+        self._stack: AsyncExitStack | None = None
+        self._client: SFNClient | None = None
+        self._closed = False
+        self._recent_starts: OrderedDict[str, float] = OrderedDict()
+        self._failed_at_cache: OrderedDict[tuple[str, int], str | None] = OrderedDict()
+        self._redrive_tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    # -- identity and lifecycle ---------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """``"step-functions"``."""
+        return PROVIDER_NAME
+
+    @property
+    def region(self) -> str:
+        """The AWS region this provider talks to."""
+        return self._region
+
+    @property
+    def client(self) -> SFNClient:
+        """The open aiobotocore ``stepfunctions`` client (to register event hooks).
+
+        Raises :class:`~landlord_workflow.ProviderError` before the client is
+        opened and after :meth:`aclose`.
+        """
+        self._check_open()
+        if self._client is None:
+            raise ProviderError("StepFunctionsProvider is not open yet: use 'async with provider'")
+        return self._client
+
+    def __repr__(self) -> str:
+        # Never the session: it may hold credentials.
+        state = "closed" if self._closed else ("open" if self._client is not None else "idle")
+        return (
+            f"StepFunctionsProvider(region={self._region!r}, endpoint_url={self._endpoint_url!r}, "
+            f"role_arn={self._role_arn!r}, account_id={self._account_id!r}, state={state!r})"
+        )
+
+    async def __aenter__(self) -> Self:
+        await self._ensure_client()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client. Idempotent; every later call raises ``ProviderError``."""
+        self._closed = True
+        with anyio.CancelScope(shield=True):
+            async with self._open_lock:
+                stack, self._stack, self._client = self._stack, None, None
+                if stack is not None:
+                    await stack.aclose()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ProviderError("StepFunctionsProvider is closed")
+
+    def _new_session(self) -> Any:
+        if self._session is None:
+            self._session = aioboto3.Session()
+        return self._session
+
+    async def _ensure_client(self) -> SFNClient:
+        self._check_open()
+        if self._client is not None:
+            return self._client
+        async with self._open_lock:
+            self._check_open()
+            if self._client is None:
+                stack = AsyncExitStack()
+                try:
+                    client = await stack.enter_async_context(
+                        self._new_session().client(
+                            "stepfunctions",
+                            region_name=self._region,
+                            endpoint_url=self._endpoint_url,
+                            config=self._config,
+                        )
+                    )
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await stack.aclose()
+                    raise
+                self._stack = stack
+                self._client = cast("SFNClient", client)
+                _log.debug("opened Step Functions client", extra={"provider": PROVIDER_NAME})
+        return self._client
+
+    async def _account(self) -> str:
+        if self._account_id is not None:
+            return self._account_id
+        async with self._account_lock:
+            if self._account_id is None:
+                context = ErrorContext("GetCallerIdentity")
+                with translate_errors(context):
+                    async with self._new_session().client(
+                        "sts",
+                        region_name=self._region,
+                        endpoint_url=self._endpoint_url,
+                        config=self._config,
+                    ) as sts:
+                        identity = await sts.get_caller_identity()
+                self._account_id = str(identity["Account"])
+            return self._account_id
+
+    async def _state_machine_arn(self, workflow_id: str) -> str:
+        return state_machine_arn(
+            partition=self._partition,
+            region=self._region,
+            account_id=await self._account(),
+            name=workflow_id,
+        )
+
+    @contextmanager
+    def _api(
+        self,
+        operation: str,
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+        execution_name: str | None = None,
+    ) -> Iterator[ErrorContext]:
+        context = ErrorContext(
+            operation,
+            workflow_id=workflow_id,
+            execution_id=execution_id,
+            execution_name=execution_name,
+        )
+        _log.debug(
+            "calling Step Functions %s",
+            operation,
+            extra={
+                "provider": PROVIDER_NAME,
+                "operation": operation,
+                "workflow_id": workflow_id,
+                "execution_id": execution_id,
+            },
+        )
+        with translate_errors(context):
+            yield context
+
+    # -- Provider -------------------------------------------------------------
+
+    async def validate(self, spec: WorkflowSpec) -> None:
+        """Check ``spec`` locally (no API call): ASL structure, the state
+        machine name rules, the 1 MB definition limit, the timeout, tags and
+        the IAM role. Raises one :class:`InvalidSpecError` listing every problem."""
+        self._check_open()
+        problems = spec_problems(spec, default_role_arn=self._role_arn)
+        if problems:
+            raise InvalidSpecError(problems)
+
+    async def create_workflow(self, spec: WorkflowSpec) -> CreateWorkflowResult:
+        """Create the state machine ``spec.workflow_id`` (STANDARD), or update it.
+
+        ``spec.timeout`` becomes the definition's top-level ``TimeoutSeconds``
+        unless the definition sets one. Idempotent: an existing machine with
+        the same definition and role is left alone.
+        """
+        await self.validate(spec)
+        client = await self._ensure_client()
+        role = role_for(spec, self._role_arn)
+        definition = render_definition(spec)
+        arn = await self._state_machine_arn(spec.workflow_id)
+        with self._api("CreateStateMachine", workflow_id=spec.workflow_id):
+            try:
+                await client.create_state_machine(
+                    name=spec.workflow_id,
+                    definition=definition,
+                    roleArn=role,
+                    type="STANDARD",
+                    tags=tag_list(spec.tags),
+                )
+                existed = False
+            except ClientError as exc:
+                if client_error_code(exc) != "StateMachineAlreadyExists":
+                    raise
+                existed = True
+        with self._api("DescribeStateMachine", workflow_id=spec.workflow_id):
+            described = await client.describe_state_machine(stateMachineArn=arn)
+        changed: list[str] = []
+        if decode_document(described["definition"]) != decode_document(definition):
+            changed.append("definition")
+        if described["roleArn"] != role:
+            changed.append("role")
+        if changed:
+            with self._api("UpdateStateMachine", workflow_id=spec.workflow_id):
+                if "definition" in changed and "role" in changed:
+                    await client.update_state_machine(
+                        stateMachineArn=arn, definition=definition, roleArn=role
+                    )
+                elif "definition" in changed:
+                    await client.update_state_machine(stateMachineArn=arn, definition=definition)
+                else:
+                    await client.update_state_machine(stateMachineArn=arn, roleArn=role)
+            if spec.tags:
+                with self._api("TagResource", workflow_id=spec.workflow_id):
+                    await client.tag_resource(resourceArn=arn, tags=tag_list(spec.tags))
+            message = f"updated {' and '.join(changed)}"
+        else:
+            # A 200 from CreateStateMachine may also be an existing, identical
+            # machine (AWS create is idempotent), so "created" is not claimed.
+            message = "already existed, up to date" if existed else "created or up to date"
+        return CreateWorkflowResult(
+            workflow_id=spec.workflow_id,
+            provider_type=PROVIDER_NAME,
+            resource_ids={"state_machine_arn": arn},
+            created_at=to_utc(described["creationDate"]),
+            message=message,
+        )
+
+    async def start_execution(
+        self, workflow_id: str, execution_input: ExecutionInput
+    ) -> ExecutionResult:
+        """StartExecution, always with a name (a random one when none is given).
+
+        The input is sent as sorted, compact JSON, so a retried start sends
+        identical bytes. Same name, same input and still RUNNING returns the
+        running execution; otherwise :class:`ExecutionAlreadyExistsError`.
+        """
+        self._check_open()
+        if name_problem(workflow_id) is not None:
+            raise WorkflowNotFoundError(workflow_id)
+        name = execution_input.execution_name or uuid.uuid4().hex
+        problem = name_problem(name)
+        if problem is not None:
+            raise InvalidSpecError.single(
+                "execution_name", f"is not a valid execution name: {problem}"
+            )
+        payload = encode_input(execution_input.input)
+        client = await self._ensure_client()
+        machine = await self._state_machine_arn(workflow_id)
+        with self._api("StartExecution", workflow_id=workflow_id, execution_name=name) as context:
+            try:
+                started = await client.start_execution(
+                    stateMachineArn=machine, name=name, input=payload
+                )
+            except ClientError as exc:
+                if client_error_code(exc) != "ExecutionAlreadyExists":
+                    raise
+                existing = execution_arn(state_machine=machine, name=name)
+                context.execution_id = existing
+                return await self._existing_start(existing, workflow_id, name, payload, exc)
+        arn = started["executionArn"]
+        _bounded_put(self._recent_starts, arn, time.monotonic())
+        return ExecutionResult(
+            execution_id=arn,
+            workflow_id=workflow_id,
+            provider_type=PROVIDER_NAME,
+            state=ExecutionState.RUNNING,
+            started_at=to_utc(started["startDate"]),
+        )
+
+    async def _existing_start(
+        self, arn: str, workflow_id: str, name: str, payload: str, cause: ClientError
+    ) -> ExecutionResult:
+        _bounded_put(self._recent_starts, arn, time.monotonic())
+        description = await self._describe(arn, workflow_id)
+        status = description["status"]
+        if status == "RUNNING" and same_input(description.get("input"), payload):
+            return ExecutionResult(
+                execution_id=arn,
+                workflow_id=workflow_id,
+                provider_type=PROVIDER_NAME,
+                state=ExecutionState.RUNNING,
+                started_at=to_utc(description["startDate"]),
+                message="already running with the same input",
+            )
+        detail = (
+            "it is running with a different input"
+            if status == "RUNNING"
+            else f"it is {to_state(status).value}"
+        )
+        raise ExecutionAlreadyExistsError(name, detail) from cause
+
+    async def _describe(self, arn: str, workflow_id: str) -> DescribeExecutionOutputTypeDef:
+        client = await self._ensure_client()
+        with self._api("DescribeExecution", workflow_id=workflow_id, execution_id=arn):
+            try:
+                return await client.describe_execution(executionArn=arn)
+            except ClientError as exc:
+                if client_error_code(exc) == "ExecutionDoesNotExist" and self._recently_started(
+                    arn
+                ):
+                    raise ProviderUnavailableError(
+                        f"execution {arn!r} is not visible yet (DescribeExecution is "
+                        "eventually consistent right after a start)"
+                    ) from exc
+                raise
+
+    def _recently_started(self, arn: str) -> bool:
+        started = self._recent_starts.get(arn)
+        return started is not None and time.monotonic() - started < self._consistency_window
+
+    async def get_execution_status(
+        self, execution_id: str, *, include_history: bool = False
+    ) -> ExecutionStatus:
+        """DescribeExecution (exactly one call); history only when asked.
+
+        For a FAILED execution, ``error.failed_at`` comes from the history:
+        the full history when ``include_history``, else one reverse-ordered
+        page of at most 100 events, read once per execution and redrive.
+        """
+        self._check_open()
+        parsed = parse_execution_arn(execution_id)
+        if parsed is None:
+            raise ExecutionNotFoundError(execution_id)
+        workflow_id = parsed.state_machine_name
+        description = await self._describe(execution_id, workflow_id)
+        state = to_state(description["status"])
+        raw_events: list[HistoryEventTypeDef] = []
+        if include_history:
+            raw_events = await self._history(execution_id, workflow_id)
+        failed_at: str | None = None
+        if state is ExecutionState.FAILED:
+            if include_history:
+                failed_at = failing_state(raw_events)
+            else:
+                failed_at = await self._failed_at(
+                    execution_id, workflow_id, description.get("redriveCount", 0)
+                )
+        return status_from_description(
+            description,
+            workflow_id=workflow_id,
+            failed_at=failed_at,
+            history=normalise_history(raw_events),
+        )
+
+    async def _history(self, arn: str, workflow_id: str) -> list[HistoryEventTypeDef]:
+        client = await self._ensure_client()
+        events: list[HistoryEventTypeDef] = []
+        token: str | None = None
+        for _ in range(_MAX_HISTORY_PAGES):
+            request: GetExecutionHistoryInputTypeDef = {
+                "executionArn": arn,
+                "maxResults": HISTORY_PAGE_SIZE,
+                "includeExecutionData": False,
+            }
+            if token is not None:
+                request["nextToken"] = token
+            with self._api("GetExecutionHistory", workflow_id=workflow_id, execution_id=arn):
+                page = await client.get_execution_history(**request)
+            events.extend(page["events"])
+            token = page.get("nextToken")
+            if not token:
+                return events
+        raise ProviderError(
+            f"history of {arn!r} has more than {_MAX_HISTORY_PAGES} pages; "
+            "Step Functions keeps at most 25,000 events"
+        )
+
+    async def _failed_at(self, arn: str, workflow_id: str, redrive_count: int) -> str | None:
+        key = (arn, redrive_count)
+        if key in self._failed_at_cache:
+            return self._failed_at_cache[key]
+        client = await self._ensure_client()
+        try:
+            with self._api("GetExecutionHistory", workflow_id=workflow_id, execution_id=arn):
+                page = await client.get_execution_history(
+                    executionArn=arn,
+                    maxResults=FAILED_AT_PAGE_SIZE,
+                    reverseOrder=True,
+                    includeExecutionData=False,
+                )
+        except ProviderError as exc:
+            # e.g. no states:GetExecutionHistory permission: the status is
+            # still worth returning, without failed_at.
+            _log.warning(
+                "cannot read the history to find failed_at: %s",
+                exc,
+                extra={"provider": PROVIDER_NAME, "execution_id": arn},
+            )
+            return None
+        failed_at = failing_state(page["events"])
+        _bounded_put(self._failed_at_cache, key, failed_at)
+        return failed_at
+
+    async def stop_execution(self, execution_id: str, reason: str) -> None:
+        """StopExecution with ``error="Cancelled"`` and ``cause=reason``. Idempotent."""
+        self._check_open()
+        parsed = parse_execution_arn(execution_id)
+        if parsed is None:
+            raise ExecutionNotFoundError(execution_id)
+        client = await self._ensure_client()
+        workflow_id = parsed.state_machine_name
+        with self._api("StopExecution", workflow_id=workflow_id, execution_id=execution_id):
+            try:
+                await client.stop_execution(
+                    executionArn=execution_id,
+                    error=STOP_ERROR_CODE,
+                    cause=reason[:_MAX_CAUSE_CHARS],
+                )
+            except ClientError as exc:
+                code = client_error_code(exc)
+                if code == "ExecutionDoesNotExist" and self._recently_started(execution_id):
+                    raise ProviderUnavailableError(
+                        f"execution {execution_id!r} is not visible yet"
+                    ) from exc
+                if code != "ValidationException":
+                    raise
+                # Some endpoints refuse to stop a closed execution; stopping a
+                # terminal execution is a no-op for us.
+                description = await self._describe(execution_id, workflow_id)
+                if not to_state(description["status"]).is_terminal:
+                    raise
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        """DeleteStateMachine; an unknown workflow succeeds. AWS deletes
+        asynchronously: the machine may be DELETING for a while."""
+        self._check_open()
+        if name_problem(workflow_id) is not None:
+            return  # no state machine can have this name
+        client = await self._ensure_client()
+        arn = await self._state_machine_arn(workflow_id)
+        with self._api("DeleteStateMachine", workflow_id=workflow_id):
+            try:
+                await client.delete_state_machine(stateMachineArn=arn)
+            except ClientError as exc:
+                if client_error_code(exc) != "StateMachineDoesNotExist":
+                    raise
+
+    # -- optional capabilities -----------------------------------------------
+
+    async def redrive_execution(self, execution_id: str) -> ExecutionResult:
+        """RedriveExecution: resume a FAILED, ABORTED or TIMED_OUT execution.
+
+        A client token makes it idempotent: a retry of a redrive whose answer
+        was lost (within 5 minutes) reuses the token instead of redriving
+        twice. A succeeded or running execution raises :class:`ProviderError`.
+        """
+        self._check_open()
+        parsed = parse_execution_arn(execution_id)
+        if parsed is None:
+            raise ExecutionNotFoundError(execution_id)
+        client = await self._ensure_client()
+        now = time.monotonic()
+        remembered = self._redrive_tokens.get(execution_id)
+        if remembered is not None and now - remembered[1] < _REDRIVE_TOKEN_REUSE_SECONDS:
+            token = remembered[0]
+        else:
+            token = secrets.token_hex(32)
+            _bounded_put(self._redrive_tokens, execution_id, (token, now))
+        with self._api(
+            "RedriveExecution", workflow_id=parsed.state_machine_name, execution_id=execution_id
+        ):
+            redriven = await client.redrive_execution(executionArn=execution_id, clientToken=token)
+        self._redrive_tokens.pop(execution_id, None)
+        _bounded_put(self._recent_starts, execution_id, time.monotonic())
+        return ExecutionResult(
+            execution_id=execution_id,
+            workflow_id=parsed.state_machine_name,
+            provider_type=PROVIDER_NAME,
+            state=ExecutionState.RUNNING,
+            started_at=to_utc(redriven.get("redriveDate") or datetime.now(UTC)),
+            message="redriven",
+        )
+
+    async def list_executions(
+        self, workflow_id: str, *, state: ExecutionState | None = None
+    ) -> AsyncIterator[ExecutionStatus]:
+        """ListExecutions, page by page (newest first), optionally by state."""
+        self._check_open()
+        if name_problem(workflow_id) is not None:
+            raise WorkflowNotFoundError(workflow_id)
+        client = await self._ensure_client()
+        machine = await self._state_machine_arn(workflow_id)
+        token: str | None = None
+        while True:
+            request: ListExecutionsInputTypeDef = {
+                "stateMachineArn": machine,
+                "maxResults": _LIST_PAGE_SIZE,
+            }
+            if state is not None:
+                request["statusFilter"] = status_filter(state)
+            if token is not None:
+                request["nextToken"] = token
+            with self._api("ListExecutions", workflow_id=workflow_id):
+                page = await client.list_executions(**request)
+            for item in page["executions"]:
+                yield status_from_list_item(item, workflow_id=workflow_id)
+            token = page.get("nextToken")
+            if not token:
+                return
