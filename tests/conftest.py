@@ -8,6 +8,9 @@ import pytest
 
 from landlord_workflow import CallPolicy, PollPolicy
 
+# The local Step Functions engine (moto server) fixtures, as users enable them.
+pytest_plugins = ["landlord_workflow.testing.pytest_plugin"]
+
 FAST_CALLS = CallPolicy(
     max_attempts=5,
     initial_backoff=timedelta(0),
