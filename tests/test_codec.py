@@ -661,9 +661,15 @@ def well_formed(problems: list[tuple[str, str]]) -> bool:
 
 
 garbage = st.recursive(
-    json_scalars | st.just(float("nan")),
+    json_scalars
+    | st.just(float("nan"))
+    | st.binary(max_size=4)
+    | st.sets(st.integers(), max_size=2)
+    | st.just(object()),
     lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+        st.lists(children, max_size=3)
+        | st.tuples(children)
+        | st.dictionaries(st.text(max_size=12) | st.integers(), children, max_size=4)
     ),
     max_leaves=10,
 )
