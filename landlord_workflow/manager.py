@@ -11,7 +11,6 @@ hooks.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -23,7 +22,6 @@ import attrs
 
 from landlord_workflow.errors import (
     ExecutionFailedError,
-    InvalidSpecError,
     OperationTimeoutError,
     ProviderNotFoundError,
     UnsupportedOperationError,
@@ -42,7 +40,11 @@ from landlord_workflow.types import (
     RetryPolicy,
     WorkflowSpec,
 )
-from landlord_workflow.validation import validate_execution_input, validate_workflow_spec
+from landlord_workflow.validation import (
+    validate_execution_input,
+    validate_workflow_id,
+    validate_workflow_spec,
+)
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -53,7 +55,6 @@ __all__ = ["Manager"]
 
 T = TypeVar("T")
 
-_WORKFLOW_ID = re.compile(r"[a-z0-9-]{1,128}")
 _REMEMBERED_EXECUTIONS = 10_000
 _WRITE_OPERATIONS = frozenset(
     {"create_workflow", "start_execution", "stop_execution", "delete_workflow", "redrive_execution"}
@@ -163,7 +164,7 @@ class Manager:
 
     async def delete_workflow(self, workflow_id: str, *, provider_type: str | None = None) -> None:
         """Delete the workflow (idempotent)."""
-        _check_workflow_id(workflow_id)
+        validate_workflow_id(workflow_id)
         provider = self._resolve_for_workflow(workflow_id, provider_type)
         await self._call(
             "delete_workflow", provider, lambda: provider.delete_workflow(workflow_id), workflow_id
@@ -185,7 +186,7 @@ class Manager:
         absent), so a retried start can never create a second execution.
         """
         execution_input = execution_input if execution_input is not None else ExecutionInput()
-        _check_workflow_id(workflow_id)
+        validate_workflow_id(workflow_id)
         validate_execution_input(execution_input)
         provider = self._resolve_for_workflow(workflow_id, provider_type)
         if execution_input.execution_name is None:
@@ -311,7 +312,7 @@ class Manager:
         :class:`ExecutionFailedError` carrying it otherwise.
         """
         execution_input = execution_input if execution_input is not None else ExecutionInput()
-        _check_workflow_id(workflow_id)
+        validate_workflow_id(workflow_id)
         validate_execution_input(execution_input)
         if execution_input.execution_name is None:
             execution_input = attrs.evolve(
@@ -538,11 +539,6 @@ def _safe_hook(logger: logging.Logger, method: Callable[[Any], None], details: o
 
 def _seconds(value: timedelta | None) -> float | None:
     return None if value is None else value.total_seconds()
-
-
-def _check_workflow_id(workflow_id: str) -> None:
-    if not isinstance(workflow_id, str) or not _WORKFLOW_ID.fullmatch(workflow_id):
-        raise InvalidSpecError.single("workflow_id", "must match ^[a-z0-9-]{1,128}$")
 
 
 def _generate_name(workflow_id: str) -> str:

@@ -36,11 +36,15 @@ JSONValue = Any
 
 
 def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: timedelta | None) -> None:
+    if value is not None and not isinstance(value, timedelta):
+        raise InvalidSpecError.single(attribute.name, f"must be a timedelta, got {type(value).__name__}")
     if value is not None and value < timedelta(0):
         raise InvalidSpecError.single(attribute.name, "must not be negative")
 
 
 def _aware(inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+    if value is not None and not isinstance(value, datetime):
+        raise InvalidSpecError.single(attribute.name, f"must be a datetime, got {type(value).__name__}")
     if value is not None and value.utcoffset() is None:
         raise InvalidSpecError.single(attribute.name, "must be timezone-aware")
 
@@ -87,7 +91,9 @@ class RetryPolicy:
 
     def backoff(self, retry_number: int) -> timedelta:
         """Delay before retry ``retry_number`` (1 for the first retry)."""
-        seconds = self.initial_interval.total_seconds() * self.backoff_rate ** max(retry_number - 1, 0)
+        seconds = self.initial_interval.total_seconds() * self.backoff_rate ** max(
+            retry_number - 1, 0
+        )
         return min(timedelta(seconds=seconds), self.max_interval)
 
 

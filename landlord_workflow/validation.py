@@ -36,6 +36,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "WORKFLOW_ID_PATTERN",
     "validate_execution_input",
+    "validate_workflow_id",
     "validate_workflow_spec",
 ]
 
@@ -126,6 +127,13 @@ def _text(low: int, high: int) -> Check:
         return _text_problems(value, field, low, high)
 
     return check
+
+
+def validate_workflow_id(workflow_id: object) -> None:
+    """Raise :class:`InvalidSpecError` unless ``workflow_id`` is a valid workflow id."""
+    problems = _workflow_id(workflow_id, "workflow_id")
+    if problems:
+        raise InvalidSpecError(problems)
 
 
 def _workflow_id(value: object, field: str) -> list[Problem]:
