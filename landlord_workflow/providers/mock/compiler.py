@@ -22,6 +22,7 @@ from landlord_workflow.providers.mock.paths import (
     Path,
     PathSyntaxError,
     Template,
+    compile_expression,
     compile_path,
     compile_reference_path,
     compile_template,
@@ -184,8 +185,8 @@ class State:
         self.default: str | None = raw.get("Default")
         self.error: str | None = raw.get("Error")
         self.cause: str | None = raw.get("Cause")
-        self.error_path: Path | None = None
-        self.cause_path: Path | None = None
+        self.error_path: Template | None = None
+        self.cause_path: Template | None = None
 
 
 class Machine:
@@ -357,7 +358,7 @@ class _Compiler:
             if field in raw and not isinstance(raw[field], str):
                 self.problem(f"{path}.{field}", "must be a string")
             if path_field in raw:
-                compiled = self.path(raw[path_field], f"{path}.{path_field}", reference=False)
+                compiled = self.expression(raw[path_field], f"{path}.{path_field}")
                 if field == "Error":
                     state.error_path = compiled
                 else:
@@ -381,6 +382,16 @@ class _Compiler:
             return None
         try:
             return compile_reference_path(text) if reference else compile_path(text)
+        except PathSyntaxError as exc:
+            self.problem(field, str(exc))
+            return None
+
+    def expression(self, text: Any, field: str) -> Template | None:
+        if not isinstance(text, str):
+            self.problem(field, "must be a path or intrinsic function string")
+            return None
+        try:
+            return compile_expression(text)
         except PathSyntaxError as exc:
             self.problem(field, str(exc))
             return None

@@ -194,6 +194,9 @@ class MockProvider:
 
     async def _enter(self, operation: str) -> None:
         self._check_open()
+        # A checkpoint, like a real engine's network round trip: a cancelled
+        # caller is cancelled here, before anything happens.
+        await asyncio.sleep(0)
         await self.faults.before(operation)
         self._check_open()
 
@@ -205,14 +208,17 @@ class MockProvider:
         if problem is not None:
             problems.append(("workflow_id", problem))
         try:
-            definition_text = json.dumps(spec.definition, separators=(",", ":"), sort_keys=True)
+            # Compiled from an unsorted copy (templates keep their key order);
+            # the sorted text only detects changes.
+            copied = json.loads(json.dumps(spec.definition))
+            definition_text = json.dumps(copied, separators=(",", ":"), sort_keys=True)
         except (TypeError, ValueError):
             problems.append(("definition", "must be JSON-serializable"))
             raise InvalidSpecError(problems) from None
         if len(definition_text.encode()) > MAX_DEFINITION_BYTES:
             problems.append(("definition", f"must be at most {MAX_DEFINITION_BYTES} bytes"))
         try:
-            machine = compile_machine(json.loads(definition_text))
+            machine = compile_machine(copied)
         except InvalidSpecError as exc:
             raise InvalidSpecError(problems + exc.problems) from None
         if problems:

@@ -214,9 +214,9 @@ class Interpreter:
             error = state.error
             cause = state.cause
             if state.error_path is not None:
-                error = _as_text(state.error_path.get(raw, context))
+                error = _as_text(state.error_path(raw, context))
             if state.cause_path is not None:
-                cause = _as_text(state.cause_path.get(raw, context))
+                cause = _as_text(state.cause_path(raw, context))
             raise RunFailedError(error or "States.Failed", cause, state.name)
 
         # InputPath null means the state sees {} (the raw input still feeds ResultPath).

@@ -36,6 +36,7 @@ __all__ = [
     "StatesError",
     "Template",
     "apply_result_path",
+    "compile_expression",
     "compile_path",
     "compile_reference_path",
     "compile_template",
@@ -293,7 +294,7 @@ def compile_template(payload: Any) -> Template:
                 if not isinstance(value, str):
                     raise PathSyntaxError(f"{key}: a '.$' field needs a path or intrinsic string")
                 try:
-                    parts.append((key[:-2], _compile_expression(value)))
+                    parts.append((key[:-2], compile_expression(value)))
                 except PathSyntaxError as exc:
                     raise PathSyntaxError(f"{key}: {exc}") from None
             else:
@@ -329,7 +330,8 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-def _compile_expression(text: str) -> Template:
+def compile_expression(text: str) -> Template:
+    """Compile a path or an intrinsic call (the value of a ``.$`` field, ``ErrorPath``)."""
     stripped = text.strip()
     if stripped.startswith("$"):
         path = compile_path(stripped)
