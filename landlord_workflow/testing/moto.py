@@ -62,6 +62,7 @@ class LocalStepFunctions:
         self._server: Any = None
         self._endpoint_url: str | None = None
         self._previous_moto_port: str | None = None
+        self._session: Any = None
 
     @property
     def endpoint_url(self) -> str:
@@ -181,9 +182,13 @@ class LocalStepFunctions:
             StepFunctionsProvider,
         )
 
-        session = kwargs.pop("session", None) or aioboto3.Session(
-            region_name=self.region, **FAKE_CREDENTIALS
-        )
+        session = kwargs.pop("session", None)
+        if session is None:
+            # One fake-credential session for every provider of this engine:
+            # botocore caches the parsed service models per session.
+            if self._session is None:
+                self._session = aioboto3.Session(region_name=self.region, **FAKE_CREDENTIALS)
+            session = self._session
         return StepFunctionsProvider(
             region=self.region,
             role_arn=role_arn,

@@ -45,12 +45,14 @@ def _fake_aws_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield
 
 
+@pytest.fixture(scope="session")
 def fake_session() -> Any:
+    """One session for all offline providers (botocore caches models per session)."""
     return aioboto3.Session(region_name=REGION, **FAKE_CREDENTIALS)
 
 
 @pytest.fixture
-def offline_provider_factory() -> Callable[..., StepFunctionsProvider]:
+def offline_provider_factory(fake_session: Any) -> Callable[..., StepFunctionsProvider]:
     """Providers for stubbed tests: fixed account, an endpoint nobody serves."""
 
     def make(**kwargs: Any) -> StepFunctionsProvider:
@@ -59,7 +61,7 @@ def offline_provider_factory() -> Callable[..., StepFunctionsProvider]:
             "role_arn": FAKE_ROLE_ARN,
             "endpoint_url": UNREACHABLE,
             "account_id": ACCOUNT,
-            "session": fake_session(),
+            "session": fake_session,
         }
         values.update(kwargs)
         return StepFunctionsProvider(**values)

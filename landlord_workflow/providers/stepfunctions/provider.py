@@ -46,6 +46,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import anyio
+import anyio.to_thread
 
 try:
     import aioboto3
@@ -126,6 +127,28 @@ _LIST_PAGE_SIZE = 1000
 _MAX_CAUSE_CHARS = 32_768
 _REMEMBERED = 4096  # bounded memory for recent starts, redrive tokens, failed_at
 _REDRIVE_TOKEN_REUSE_SECONDS = 300.0
+
+
+_PRELOADED_SERVICE_FILES = ("service-2", "endpoint-rule-set-1", "paginators-1")
+_PRELOADED_DATA_FILES = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
+
+
+def _preload_models(session: Any) -> None:
+    """Read botocore's JSON models for Step Functions into the session's cache.
+
+    Client creation reads them synchronously (~0.1 s, once per session); run
+    in a worker thread first, the event loop is not blocked by the disk reads
+    and JSON parsing. Best effort: any failure just leaves the work to
+    client creation.
+    """
+    try:
+        loader = session._session.get_component("data_loader")
+        for type_name in _PRELOADED_SERVICE_FILES:
+            loader.load_service_model("stepfunctions", type_name)
+        for name in _PRELOADED_DATA_FILES:
+            loader.load_data(name)
+    except Exception:  # an optimisation, never an error
+        _log.debug("could not preload botocore models", exc_info=True)
 
 
 def _bounded_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
@@ -281,10 +304,12 @@ class StepFunctionsProvider:
         async with self._open_lock:
             self._check_open()
             if self._client is None:
+                session = self._new_session()
+                await anyio.to_thread.run_sync(_preload_models, session)
                 stack = AsyncExitStack()
                 try:
                     client = await stack.enter_async_context(
-                        self._new_session().client(
+                        session.client(
                             "stepfunctions",
                             region_name=self._region,
                             endpoint_url=self._endpoint_url,
