@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Final
 
-from landlord_workflow.codec import MAX_JSON_DEPTH, check_json, join_path
+from landlord_workflow._json import MAX_JSON_DEPTH, check_json, join_path
 from landlord_workflow.errors import InvalidSpecError
 from landlord_workflow.types import ExecutionInput, RetryPolicy, WorkflowSpec
 
