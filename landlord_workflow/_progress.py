@@ -1,0 +1,312 @@
+"""Per-state progress of one execution: rows from history, a timeline, and live views.
+
+Private to the CLI. Everything here works on the public
+:class:`~landlord_workflow.ExecutionStatus` and its normalised history
+(``StateEntered``, ``StateExited``, ``TaskFailed``, ``TaskRetried``, ...), so it
+works the same on every provider.
+
+Progress is followed by polling ``get_execution_status(include_history=True)``:
+``Manager.watch`` reports changes of the execution's state only, and the
+per-state story lives in the history. On Step Functions every poll costs
+GetExecutionHistory calls, so :func:`follow` backs off like the Manager's
+``PollPolicy`` (capped at :data:`MAX_FOLLOW_INTERVAL`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+import anyio
+import attrs
+
+from landlord_workflow.types import ExecutionState, ExecutionStatus
+
+if TYPE_CHECKING:
+    from landlord_workflow.manager import Manager
+
+__all__ = [
+    "LiveView",
+    "PlainView",
+    "ProgressView",
+    "StepRow",
+    "follow",
+    "format_duration",
+    "make_view",
+    "step_rows",
+    "timeline_lines",
+]
+
+MAX_FOLLOW_INTERVAL = 2.0
+"""Longest pause, in seconds, between two history polls while following."""
+
+_OPEN = "running"
+
+
+@attrs.frozen(kw_only=True)
+class StepRow:
+    """One visit of one state: when it started, how long it took, how it ended.
+
+    ``outcome`` is ``running``, ``error`` (a task error, a Retry may follow),
+    ``retrying``, ``succeeded``, ``caught``, ``failed``, ``cancelled`` or
+    ``timed_out``. ``attempts`` counts task attempts (1 unless
+    a Retry rule fired); ``error`` is the last error code seen in the state.
+    """
+
+    state: str
+    outcome: str
+    start: datetime
+    offset: timedelta
+    duration: timedelta | None = None
+    attempts: int = 1
+    error: str | None = None
+
+
+def step_rows(status: ExecutionStatus) -> list[StepRow]:
+    """The states the execution visited, in order, from its history.
+
+    A state entered twice (a loop, or the failed state re-entered after a
+    redrive) gives two rows. A task error shows as ``error`` until the Retry
+    rule fires (``retrying``). A state still open when the execution ended
+    takes the execution's outcome (``failed``, ``cancelled``, ``timed_out``);
+    one whose error was caught by a ``Catch`` rule ends ``caught``.
+    """
+    rows: list[_Row] = []
+    open_rows: dict[str, _Row] = {}
+    origin = status.start_time
+    for event in status.history:
+        state = event.details.get("state")
+        if not isinstance(state, str):
+            continue
+        if event.type == "StateEntered":
+            row = _Row(state, event.timestamp, event.timestamp - origin)
+            open_rows[state] = row
+            rows.append(row)
+            continue
+        row_or_none = open_rows.get(state)
+        if row_or_none is None:
+            continue
+        row = row_or_none
+        if event.type == "StateExited":
+            row.outcome = "caught" if row.outcome == "error" else "succeeded"
+            row.duration = event.timestamp - row.start
+            del open_rows[state]
+        elif event.type == "TaskFailed":
+            error = event.details.get("error")
+            row.error = str(error) if error is not None else "States.TaskFailed"
+            row.outcome = "error"
+        elif event.type == "TaskRetried":
+            row.outcome = "retrying"
+            row.attempts += 1
+    if status.state.is_terminal:
+        for row in open_rows.values():
+            if status.state is ExecutionState.SUCCEEDED:
+                row.outcome = "caught" if row.error else "succeeded"
+            else:
+                row.outcome = status.state.value
+                if status.stop_time is not None:
+                    row.duration = status.stop_time - row.start
+    return [row.freeze() for row in rows]
+
+
+class _Row:
+    __slots__ = ("attempts", "duration", "error", "offset", "outcome", "start", "state")
+
+    def __init__(self, state: str, start: datetime, offset: timedelta) -> None:
+        self.state = state
+        self.start = start
+        self.offset = offset
+        self.outcome = _OPEN
+        self.duration: timedelta | None = None
+        self.attempts = 1
+        self.error: str | None = None
+
+    def freeze(self) -> StepRow:
+        return StepRow(
+            state=self.state,
+            outcome=self.outcome,
+            start=self.start,
+            offset=self.offset,
+            duration=self.duration,
+            attempts=self.attempts,
+            error=self.error,
+        )
+
+
+def format_duration(value: timedelta | None) -> str:
+    """``0.301s``, ``42.000s``, ``12m05s``, ``3h02m``; ``-`` for ``None``."""
+    if value is None:
+        return "-"
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.3f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _describe(row: StepRow) -> str:
+    text = row.outcome
+    if row.attempts > 1:
+        text += f" after {row.attempts} attempts"
+    if row.error and row.outcome != "succeeded":
+        text += f" ({row.error})"
+    return text
+
+
+def timeline_lines(status: ExecutionStatus) -> list[str]:
+    """A table of the visited states: name, start offset, duration, outcome.
+
+    Needs a status fetched with ``include_history=True``.
+    """
+    rows = step_rows(status)
+    width = max([len("state"), *(len(row.state) for row in rows)])
+    lines = [f"{'state':<{width}}  {'start':>9}  {'duration':>9}  outcome"]
+    for row in rows:
+        start = "+" + format_duration(row.offset)
+        duration = format_duration(row.duration)
+        outcome = _describe(row)
+        lines.append(f"{row.state:<{width}}  {start:>9}  {duration:>9}  {outcome}")
+    return lines
+
+
+class ProgressView(Protocol):
+    """Something that shows the progress of one execution."""
+
+    def update(self, status: ExecutionStatus) -> None:
+        """Show ``status`` (fetched with history)."""
+        ...
+
+    def close(self) -> None:
+        """The execution is over (or we stopped following it)."""
+        ...
+
+
+class PlainView:
+    """One line per change, for logs and pipes: ``ProvisionCompute: succeeded in 0.301s``."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._seen: list[tuple[str, int]] = []
+
+    def update(self, status: ExecutionStatus) -> None:
+        """Print a line for every row that appeared or changed since the last update."""
+        for index, row in enumerate(step_rows(status)):
+            key = (row.outcome, row.attempts)
+            if index < len(self._seen) and self._seen[index] == key:
+                continue
+            if index < len(self._seen):
+                self._seen[index] = key
+            else:
+                self._seen.append(key)
+            line = f"{row.state}: {_describe(row)}"
+            if row.duration is not None and row.outcome != _OPEN:
+                line += f" in {format_duration(row.duration)}"
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        """Nothing to clean up."""
+
+
+_COLOURS = {
+    "succeeded": "\x1b[32m",
+    "failed": "\x1b[31m",
+    "timed_out": "\x1b[31m",
+    "cancelled": "\x1b[33m",
+    "retrying": "\x1b[33m",
+    "error": "\x1b[33m",
+    "caught": "\x1b[33m",
+    "running": "\x1b[36m",
+}
+_MARKS = {
+    "succeeded": "ok",
+    "failed": "!!",
+    "timed_out": "!!",
+    "cancelled": "--",
+    "retrying": "<>",
+    "error": "??",
+    "caught": "ok",
+    "running": "..",
+}
+_RESET = "\x1b[0m"
+_CLEAR_LINE = "\x1b[2K"
+
+
+class LiveView:
+    """Redraws one line per visited state in place (ANSI escapes; TTYs only).
+
+    Colours are left out when ``colour`` is false (``NO_COLOR`` is set).
+    """
+
+    def __init__(self, stream: TextIO, *, colour: bool = True) -> None:
+        self._stream = stream
+        self._colour = colour
+        self._drawn = 0
+
+    def update(self, status: ExecutionStatus) -> None:
+        """Move the cursor back over the previous drawing and draw every row again."""
+        rows = step_rows(status)
+        out = self._stream
+        if self._drawn:
+            out.write(f"\x1b[{self._drawn}F")  # cursor to the start of the first drawn line
+        width = max([0, *(len(row.state) for row in rows)])
+        for row in rows:
+            mark = f"[{_MARKS.get(row.outcome, '  ')}]"
+            if self._colour:
+                mark = f"{_COLOURS.get(row.outcome, '')}{mark}{_RESET}"
+            text = f"{mark} {row.state:<{width}}  {_describe(row)}"
+            if row.duration is not None:
+                text += f"  {format_duration(row.duration)}"
+            out.write(f"{_CLEAR_LINE}{text}\n")
+        self._drawn = max(self._drawn, len(rows))
+        out.flush()
+
+    def close(self) -> None:
+        """Leave the last drawing on screen."""
+        self._stream.flush()
+
+
+def make_view(stream: TextIO, *, live: bool | None = None) -> ProgressView:
+    """A :class:`LiveView` on a terminal, else a :class:`PlainView`."""
+    if live is None:
+        isatty = getattr(stream, "isatty", None)
+        live = bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    if live:
+        return LiveView(stream, colour="NO_COLOR" not in os.environ)
+    return PlainView(stream)
+
+
+def _intervals(manager: Manager) -> Iterator[float]:
+    for interval in manager.poll_policy.intervals():
+        yield min(interval, MAX_FOLLOW_INTERVAL)
+
+
+async def follow(
+    manager: Manager,
+    execution_id: str,
+    view: ProgressView,
+    *,
+    provider_type: str | None = None,
+) -> ExecutionStatus:
+    """Show the execution's progress on ``view`` until it is terminal; return the final status.
+
+    The final status carries the history. Cancelling the caller stops
+    following; the execution keeps running.
+    """
+    intervals = _intervals(manager)
+    try:
+        while True:
+            status = await manager.get_execution_status(
+                execution_id, provider_type=provider_type, include_history=True
+            )
+            view.update(status)
+            if status.state.is_terminal:
+                return status
+            await anyio.sleep(next(intervals))
+    finally:
+        view.close()
