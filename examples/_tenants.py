@@ -139,27 +139,33 @@ async def follow(
         await asyncio.sleep(interval)
 
 
-def timeline(status: ExecutionStatus) -> list[tuple[str, float, float | None, int]]:
-    """``(state, start offset s, duration s, attempts)`` per visited state, in order.
+def timeline(status: ExecutionStatus) -> list[tuple[str, float, float | None, int, str]]:
+    """``(state, start offset s, duration s, attempts, outcome)`` per state visit, in order.
 
-    Offsets count from the execution's start; a state re-entered after a
-    redrive keeps its first start and gets the duration of its last run.
+    Offsets count from the execution's start. A state entered again (after a
+    redrive, or in a loop) gets a row per visit.
     """
-    rows: dict[str, list[Any]] = {}
-    entered: dict[str, datetime] = {}
+    rows: list[list[Any]] = []
+    open_rows: dict[str, list[Any]] = {}
     for event in status.history:
         state = event.details.get("state")
         if state is None:
             continue
         if event.type == "StateEntered":
-            entered[state] = event.timestamp
             offset = (event.timestamp - status.start_time).total_seconds()
-            rows.setdefault(state, [state, offset, None, 1])
-        elif event.type == "TaskRetried" and state in rows:
-            rows[state][3] += 1
-        elif event.type == "StateExited" and state in entered:
-            rows[state][2] = (event.timestamp - entered[state]).total_seconds()
-    return [tuple(row) for row in rows.values()]  # type: ignore[misc]
+            open_rows[state] = [state, offset, None, 1, "running", event.timestamp]
+            rows.append(open_rows[state])
+        elif state in open_rows:
+            row = open_rows[state]
+            if event.type == "TaskRetried":
+                row[3] += 1
+            elif event.type == "TaskFailed":
+                row[4] = f"failed: {event.details.get('error')}"
+            elif event.type == "StateExited":
+                row[2] = (event.timestamp - row[5]).total_seconds()
+                row[4] = "done"
+                del open_rows[state]
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in rows]
 
 
 def print_outcome(status: ExecutionStatus) -> None:
@@ -169,7 +175,7 @@ def print_outcome(status: ExecutionStatus) -> None:
     if status.error is not None:
         print(f"failed step: {status.error.failed_at} ({status.error.code}: {status.error.cause})")
     print("timeline:")
-    print(f"  {'state':<20} {'start':>9} {'duration':>9}  attempts")
-    for state, offset, duration, attempts in timeline(status):
+    print(f"  {'state':<20} {'start':>9} {'duration':>9}  attempts  outcome")
+    for state, offset, duration, attempts, outcome in timeline(status):
         shown = "-" if duration is None else f"{duration:.3f}s"
-        print(f"  {state:<20} {f'+{offset:.3f}s':>9} {shown:>9}  {attempts}")
+        print(f"  {state:<20} {f'+{offset:.3f}s':>9} {shown:>9}  {attempts:>8}  {outcome}")

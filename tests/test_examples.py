@@ -1,0 +1,117 @@
+"""Every example runs as a user runs it (a subprocess), exits 0, and prints what it promises."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from landlord_workflow.testing.moto import FAKE_CREDENTIALS, LocalStepFunctions
+
+EXAMPLES = Path(__file__).parent.parent / "examples"
+STATES = ("ProvisionCompute", "ConfigureNetworking", "InitializeDatabase", "RunMigrations")
+
+
+def run_example(name: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=45,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def timeline_row(output: str, state: str) -> list[str]:
+    """The fields of the state's row in the printed timeline table."""
+    table = output.split("timeline:", 1)[1]
+    for line in table.splitlines():
+        fields = line.split()
+        if fields and fields[0] == state:
+            return fields
+    raise AssertionError(f"no timeline row for {state}:\n{output}")
+
+
+def test_provision_tenant_on_the_mock_recovers_the_flaky_step_and_prints_a_timeline() -> None:
+    output = run_example("provision_tenant.py", "--tenant", "globex")
+
+    assert "outcome: succeeded" in output
+    # progress lines, in order, as they happened
+    started = [re.search(rf"{state}\s+started", output) for state in STATES]
+    assert all(started), output
+    assert [m.start() for m in started if m] == sorted(m.start() for m in started if m)
+    assert re.search(r"ConfigureNetworking\s+failed: Network.Transient", output)
+    assert re.search(r"ConfigureNetworking\s+retrying", output)
+    # the timeline: a row per state with start offset, duration and attempts
+    for state in STATES:
+        _, start, duration, attempts, outcome = timeline_row(output, state)
+        assert start.startswith("+")
+        assert start.endswith("s")
+        assert duration.endswith("s")
+        assert outcome == "done"
+        assert attempts == ("2" if state == "ConfigureNetworking" else "1")
+    assert "'instance_id': 'vm-globex'" in output
+
+
+def test_resume_after_failure_reruns_only_the_failed_step() -> None:
+    output = run_example("resume_after_failure.py")
+
+    assert "failed step: RunMigrations (Migration.Failed" in output
+    assert "(execution redriven)" in output
+    for function in ("provision-compute", "configure-networking", "initialize-database"):
+        assert len(re.findall(rf"{function}\s+ran once", output)) == 2
+    assert len(re.findall(r"run-migrations\s+ran 2 times", output)) == 2
+    assert "result: resumed at RunMigrations; the steps before it ran once" in output
+
+
+def test_service_demo_reports_state_and_failed_step() -> None:
+    output = run_example("service.py")
+
+    assert "POST /tenants acme -> 202" in output
+    assert "'state': 'succeeded'" in output
+    assert "'failed_step': 'RunMigrations'" in output
+    assert "POST /tenants acme again -> 409" in output
+
+
+@pytest.fixture(scope="module")
+def moto_engine() -> Iterator[LocalStepFunctions]:
+    """A local Step Functions engine whose Lambda tasks echo their input (no Docker)."""
+    with LocalStepFunctions() as engine:
+        engine._post("/moto-api/config", {"lambda": {"use_docker": False}})
+        try:
+            yield engine
+        finally:
+            engine._post("/moto-api/config", {"lambda": {"use_docker": True}})
+
+
+@pytest.mark.moto
+def test_provision_tenant_runs_the_same_definition_on_step_functions(
+    moto_engine: LocalStepFunctions,
+) -> None:
+    credentials = {
+        "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["aws_session_token"],
+    }
+    output = run_example(
+        "provision_tenant.py",
+        "--provider",
+        "step-functions",
+        "--endpoint-url",
+        moto_engine.endpoint_url,
+        env=credentials,
+    )
+
+    assert "workflow: tenant-provisioning on step-functions" in output
+    assert "arn:aws:states:us-east-1:123456789012:execution:tenant-provisioning:" in output
+    assert "outcome: succeeded" in output
+    for state in STATES:
+        assert timeline_row(output, state)[4] == "done"
