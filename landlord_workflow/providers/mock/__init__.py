@@ -11,7 +11,7 @@ applies, so the same definition behaves the same on the mock and on AWS:
   ``Default``), ``Succeed``, ``Fail`` (``Error``/``Cause``,
   ``ErrorPath``/``CausePath``);
 * paths: ``InputPath``, ``Parameters`` (``key.$`` paths, ``$$`` context
-  object, intrinsic functions: see :data:`paths.INTRINSICS`), ``Result``,
+  object, intrinsic functions: see :data:`intrinsics.INTRINSICS`), ``Result``,
   ``ResultSelector``, ``ResultPath`` (incl. ``null``), ``OutputPath``;
 * Task ``Retry`` (``ErrorEquals``, ``IntervalSeconds``, ``MaxAttempts``,
   ``BackoffRate``, ``MaxDelaySeconds``), ``Catch`` (``ResultPath`` gets

@@ -21,12 +21,14 @@ from landlord_workflow.providers.mock.choice import Rule, build_rule
 from landlord_workflow.providers.mock.paths import (
     Path,
     PathSyntaxError,
-    Template,
-    compile_expression,
     compile_path,
     compile_reference_path,
-    compile_template,
     parse_timestamp,
+)
+from landlord_workflow.providers.mock.templates import (
+    Template,
+    compile_expression,
+    compile_template,
 )
 
 __all__ = ["Catcher", "Machine", "Retrier", "State", "compile_machine"]
