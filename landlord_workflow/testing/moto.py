@@ -36,7 +36,7 @@ import anyio.to_thread
 if TYPE_CHECKING:
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 
-__all__ = ["FAKE_ACCOUNT_ID", "FAKE_ROLE_ARN", "LocalStepFunctions"]
+__all__ = ["FAKE_ACCOUNT_ID", "FAKE_CREDENTIALS", "FAKE_ROLE_ARN", "LocalStepFunctions"]
 
 FAKE_ACCOUNT_ID = "123456789012"
 """The account moto answers for (STS GetCallerIdentity)."""

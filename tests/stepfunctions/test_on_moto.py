@@ -179,7 +179,7 @@ async def test_history_is_normalised_with_raw_types_and_state_names(
     )
 
     steps = ["ProvisionCompute", "ConfigureNetworking", "InitializeDatabase", "RunMigrations"]
-    expected = [("ExecutionStarted", None)]
+    expected: list[tuple[str, str | None]] = [("ExecutionStarted", None)]
     for step in steps:
         expected += [("StateEntered", step), ("StateExited", step)]
     expected.append(("ExecutionSucceeded", None))
@@ -500,6 +500,33 @@ async def test_lost_start_response_is_retried_into_the_same_execution(
     assert retried.execution_id == created[0]
     executions = [s async for s in provider.list_executions("wf")]
     assert [s.execution_id for s in executions] == created
+
+
+async def test_a_lost_start_of_a_fast_workflow_is_found_even_after_it_ended(
+    stepfunctions_provider: StepFunctionsProvider,
+) -> None:
+    provider = stepfunctions_provider
+    await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+    created: list[str] = []
+
+    def lose_first_response(parsed: Mapping[str, Any], **kwargs: Any) -> None:
+        if not created:
+            created.append(str(parsed["executionArn"]))
+            raise ConnectionClosedError(endpoint_url="http://127.0.0.1")
+
+    provider.client.meta.events.register("after-call.sfn.StartExecution", lose_first_response)
+    request = ExecutionInput(input={"tenant": "acme"}, execution_name="acme-provisioning")
+    with pytest.raises(ProviderUnavailableError):
+        await provider.start_execution("wf", request)
+    finished = await wait_terminal(provider, created[0])
+    assert finished.state is ExecutionState.SUCCEEDED
+
+    retried = await provider.start_execution("wf", request)  # the retry of the lost attempt
+    assert retried.execution_id == created[0]
+    assert retried.state is ExecutionState.SUCCEEDED
+    assert "lost" in retried.message
+    with pytest.raises(ExecutionAlreadyExistsError):  # a new start with that name is refused
+        await provider.start_execution("wf", request)
 
 
 async def test_status_without_history_is_exactly_one_describe_call(

@@ -29,7 +29,14 @@ from landlord_workflow.errors import (
     WorkflowNotFoundError,
 )
 
-__all__ = ["ErrorContext", "client_error_code", "map_client_error", "translate_errors"]
+__all__ = [
+    "ErrorContext",
+    "client_error_code",
+    "http_status",
+    "map_botocore_error",
+    "map_client_error",
+    "translate_errors",
+]
 
 THROTTLING_CODES = frozenset(
     {
@@ -103,7 +110,8 @@ def client_error_code(exc: ClientError) -> str:
     return str(code or "")
 
 
-def _http_status(exc: ClientError) -> int | None:
+def http_status(exc: ClientError) -> int | None:
+    """The HTTP status of the answer behind ``exc``, when known."""
     status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     return status if isinstance(status, int) else None
 
@@ -117,7 +125,7 @@ def _message(exc: ClientError) -> str:
 def map_client_error(exc: ClientError, context: ErrorContext) -> WorkflowError:
     """The landlord-workflow error for a botocore ``ClientError``."""
     code = client_error_code(exc)
-    status = _http_status(exc)
+    status = http_status(exc)
     message = _message(exc)
     where = f"Step Functions {context.operation}"
     detail = f"{where} failed: {code or 'no error code'}"

@@ -76,6 +76,7 @@ from landlord_workflow.providers.stepfunctions.arns import (
 from landlord_workflow.providers.stepfunctions.errors import (
     ErrorContext,
     client_error_code,
+    http_status,
     translate_errors,
 )
 from landlord_workflow.providers.stepfunctions.mapping import (
@@ -234,6 +235,8 @@ class StepFunctionsProvider:
         self._recent_starts: OrderedDict[str, float] = OrderedDict()
         self._failed_at_cache: OrderedDict[tuple[str, int], str | None] = OrderedDict()
         self._redrive_tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        # execution ARN -> input of a start attempt that got no answer yet
+        self._in_doubt: OrderedDict[str, str] = OrderedDict()
 
     # -- identity and lifecycle ---------------------------------------------
 
@@ -455,7 +458,11 @@ class StepFunctionsProvider:
 
         The input is sent as sorted, compact JSON, so a retried start sends
         identical bytes. Same name, same input and still RUNNING returns the
-        running execution; otherwise :class:`ExecutionAlreadyExistsError`.
+        running execution; otherwise :class:`ExecutionAlreadyExistsError` --
+        except when this provider's own earlier attempt with that name and
+        input got no answer (connection lost, timeout, 5xx, cancelled): that
+        execution is the one the lost attempt created, so it is returned even
+        if it has already ended.
         """
         self._check_open()
         if name_problem(workflow_id) is not None:
@@ -469,17 +476,26 @@ class StepFunctionsProvider:
         payload = encode_input(execution_input.input)
         client = await self._ensure_client()
         machine = await self._state_machine_arn(workflow_id)
+        arn = execution_arn(state_machine=machine, name=name)
+        # Until the engine answers, the execution may or may not exist.
+        earlier_attempt_lost = self._in_doubt.get(arn) == payload
+        _bounded_put(self._in_doubt, arn, payload)
         with self._api("StartExecution", workflow_id=workflow_id, execution_name=name) as context:
             try:
                 started = await client.start_execution(
                     stateMachineArn=machine, name=name, input=payload
                 )
             except ClientError as exc:
-                if client_error_code(exc) != "ExecutionAlreadyExists":
-                    raise
-                existing = execution_arn(state_machine=machine, name=name)
-                context.execution_id = existing
-                return await self._existing_start(existing, workflow_id, name, payload, exc)
+                if client_error_code(exc) == "ExecutionAlreadyExists":
+                    self._in_doubt.pop(arn, None)
+                    context.execution_id = arn
+                    return await self._existing_start(
+                        arn, workflow_id, name, payload, exc, ours=earlier_attempt_lost
+                    )
+                if (http_status(exc) or 500) < 500:
+                    self._in_doubt.pop(arn, None)  # refused: nothing was created
+                raise
+        self._in_doubt.pop(arn, None)
         arn = started["executionArn"]
         _bounded_put(self._recent_starts, arn, time.monotonic())
         return ExecutionResult(
@@ -491,19 +507,30 @@ class StepFunctionsProvider:
         )
 
     async def _existing_start(
-        self, arn: str, workflow_id: str, name: str, payload: str, cause: ClientError
+        self,
+        arn: str,
+        workflow_id: str,
+        name: str,
+        payload: str,
+        cause: ClientError,
+        *,
+        ours: bool,
     ) -> ExecutionResult:
         _bounded_put(self._recent_starts, arn, time.monotonic())
         description = await self._describe(arn, workflow_id)
         status = description["status"]
-        if status == "RUNNING" and same_input(description.get("input"), payload):
+        if same_input(description.get("input"), payload) and (status == "RUNNING" or ours):
             return ExecutionResult(
                 execution_id=arn,
                 workflow_id=workflow_id,
                 provider_type=PROVIDER_NAME,
-                state=ExecutionState.RUNNING,
+                state=to_state(status),
                 started_at=to_utc(description["startDate"]),
-                message="already running with the same input",
+                message=(
+                    "already running with the same input"
+                    if status == "RUNNING"
+                    else "started by an earlier attempt whose answer was lost"
+                ),
             )
         detail = (
             "it is running with a different input"
