@@ -37,14 +37,16 @@ JSONValue = Any
 
 def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: timedelta | None) -> None:
     if value is not None and not isinstance(value, timedelta):
-        raise InvalidSpecError.single(attribute.name, f"must be a timedelta, got {type(value).__name__}")
+        got = type(value).__name__
+        raise InvalidSpecError.single(attribute.name, f"must be a timedelta, got {got}")
     if value is not None and value < timedelta(0):
         raise InvalidSpecError.single(attribute.name, "must not be negative")
 
 
 def _aware(inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
     if value is not None and not isinstance(value, datetime):
-        raise InvalidSpecError.single(attribute.name, f"must be a datetime, got {type(value).__name__}")
+        got = type(value).__name__
+        raise InvalidSpecError.single(attribute.name, f"must be a datetime, got {got}")
     if value is not None and value.utcoffset() is None:
         raise InvalidSpecError.single(attribute.name, "must be timezone-aware")
 
