@@ -17,6 +17,7 @@ from landlord_workflow.errors import (
     ExecutionNotFoundError,
     InvalidSpecError,
     ProviderError,
+    TransientError,
     WorkflowNotFoundError,
 )
 from landlord_workflow.providers.mock.clock import Clock, RealClock
@@ -125,6 +126,9 @@ class MockProvider:
         self._executions: dict[str, ExecutionRecord] = {}
         self._by_workflow: dict[str, dict[str, ExecutionRecord]] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
+        # Redrives whose answer was lost (execution id -> its redrive count):
+        # the retry gets that redrive back, as a Step Functions client token.
+        self._unanswered_redrives: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.faults = Faults()
@@ -448,6 +452,7 @@ class MockProvider:
         while len(self._finished) > self._retention:
             execution_id, _ = self._finished.popitem(last=False)
             record = self._executions.pop(execution_id, None)
+            self._unanswered_redrives.pop(execution_id, None)
             if record is not None:
                 self._by_workflow.get(record.workflow_id, {}).pop(execution_id, None)
                 if not self._by_workflow.get(record.workflow_id):
@@ -484,9 +489,28 @@ class MockProvider:
 
     async def redrive_execution(self, execution_id: str) -> ExecutionResult:
         """Resume a failed, timed-out or cancelled execution at the state that did
-        not complete; states that succeeded are not run again. Keeps the id."""
+        not complete; states that succeeded are not run again. Keeps the id.
+
+        Idempotent like Step Functions' RedriveExecution with a client token:
+        retrying a redrive whose response was lost returns that redrive
+        instead of redriving again (or refusing the execution it set running).
+        """
         await self._enter("redrive_execution")
         record = self._record(execution_id)
+        if self._unanswered_redrives.get(execution_id) == record.redrive_count:
+            result = self._result(record, "already redriven")
+        else:
+            result = self._redrive(record)
+        try:
+            self.faults.after("redrive_execution")
+        except TransientError:
+            self._unanswered_redrives[execution_id] = record.redrive_count
+            raise
+        self._unanswered_redrives.pop(execution_id, None)
+        return result
+
+    def _redrive(self, record: ExecutionRecord) -> ExecutionResult:
+        execution_id = record.execution_id
         if record.state not in (
             ExecutionState.FAILED,
             ExecutionState.TIMED_OUT,
@@ -513,9 +537,7 @@ class MockProvider:
             state=record.current_state,
         )
         self._launch(record, record.current_state, record.current_input)
-        result = self._result(record, f"redriven from {record.current_state}")
-        self.faults.after("redrive_execution")
-        return result
+        return self._result(record, f"redriven from {record.current_state}")
 
     # ------------------------------------------------------- watch and list
 

@@ -1,0 +1,42 @@
+"""Regression tests for library bugs the reliability work found (each fails without its fix)."""
+
+from __future__ import annotations
+
+import pytest
+from reliability.support import FLAKY, Flaky, manager_for, mock_provider, named, spec
+
+from landlord_workflow import ExecutionState
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.mark.parametrize("failures_after_redrive", [0, 1])
+async def test_a_retried_redrive_whose_answer_was_lost_redrives_once(
+    failures_after_redrive: int,
+) -> None:
+    """Mock engine: the retry of a redrive whose response was lost returns that redrive.
+
+    Step Functions makes RedriveExecution idempotent with a client token (the
+    adapter reuses it for a retry). The mock used to treat the Manager's retry
+    as a second redrive: a ProviderError when the redriven run was still
+    running or had succeeded (0), or the failed task run twice for one
+    logical redrive when it had failed again (1).
+    """
+    flaky = Flaky(failures=1 + failures_after_redrive)
+    provider, _, _ = mock_provider(task_handlers={"flaky": flaky})
+    manager, metrics = manager_for(provider)
+    async with manager:
+        await manager.create_workflow(spec("wf", FLAKY))
+        execution_id = (await manager.start_execution("wf", named("run-1"))).execution_id
+        assert (await manager.wait_for_completion(execution_id)).state is ExecutionState.FAILED
+        provider.faults.drop_response("redrive_execution", times=1)
+
+        result = await manager.redrive_execution(execution_id)
+
+        final = await manager.wait_for_completion(execution_id)
+    assert result.execution_id == execution_id
+    assert metrics.retries[("redrive_execution", "mock")] == 1
+    assert final.metadata["redrive_count"] == 1, "one logical redrive, one redrive"
+    assert flaky.calls == 2
+    expected = ExecutionState.FAILED if failures_after_redrive else ExecutionState.SUCCEEDED
+    assert final.state is expected
