@@ -11,7 +11,7 @@ naive datetimes); everything else is checked by
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -35,7 +35,7 @@ JSONValue = Any
 """A value that ``json.dumps`` accepts (dict, list, str, int, float, bool, None)."""
 
 
-def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: timedelta | None) -> None:
+def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, timedelta):
         got = type(value).__name__
         raise InvalidSpecError.single(attribute.name, f"must be a timedelta, got {got}")
@@ -43,7 +43,7 @@ def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: timedelt
         raise InvalidSpecError.single(attribute.name, "must not be negative")
 
 
-def _aware(inst: object, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+def _aware(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, datetime):
         got = type(value).__name__
         raise InvalidSpecError.single(attribute.name, f"must be a datetime, got {got}")
@@ -159,6 +159,10 @@ class ExecutionEvent:
     details: Mapping[str, JSONValue] = attrs.field(factory=dict)
 
 
+def _event_tuple(events: Iterable[ExecutionEvent]) -> tuple[ExecutionEvent, ...]:
+    return events if isinstance(events, tuple) else tuple(events)
+
+
 EVENT_TYPES = frozenset(
     {
         "ExecutionStarted",
@@ -193,7 +197,7 @@ class ExecutionStatus:
     input: JSONValue = None
     output: JSONValue = None
     error: ExecutionError | None = None
-    history: tuple[ExecutionEvent, ...] = attrs.field(default=(), converter=tuple)
+    history: tuple[ExecutionEvent, ...] = attrs.field(default=(), converter=_event_tuple)
     metadata: Mapping[str, JSONValue] = attrs.field(factory=dict)
 
 
