@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import anyio
 import attrs
@@ -257,7 +257,7 @@ class Manager:
         """
         provider = self._resolve_for_execution(execution_id, provider_type)
         if isinstance(provider, SupportsWatch):
-            async for status in provider.watch_execution(execution_id):
+            async for status in self._watch_pushed(provider, execution_id):
                 yield status
             return
         intervals = self.poll_policy.intervals()
@@ -275,6 +275,35 @@ class Manager:
             if status.state.is_terminal:
                 return
             await anyio.sleep(next(intervals))
+
+    async def _watch_pushed(
+        self, provider: SupportsWatch, execution_id: str
+    ) -> AsyncIterator[ExecutionStatus]:
+        # Opening the watch (up to its first status) is a provider call like
+        # any other: under the CallPolicy, so transient errors are retried. A
+        # failed or timed-out attempt has already finished its stream.
+        opened: list[AsyncIterator[ExecutionStatus]] = []
+
+        async def open_watch() -> ExecutionStatus | None:
+            stream = provider.watch_execution(execution_id)
+            first = await anext(stream, None)
+            opened.append(stream)
+            return first
+
+        first = await self._call(
+            "watch_execution", cast("Provider", provider), open_watch, execution_id=execution_id
+        )
+        stream = opened[-1]
+        try:
+            if first is None:
+                return
+            yield first
+            async for status in stream:
+                yield status
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def wait_for_completion(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from reliability.support import FLAKY, Flaky, manager_for, mock_provider, named, spec
+from reliability.support import FLAKY, GATED, Flaky, manager_for, mock_provider, named, spec
 
 from landlord_workflow import ExecutionState
 
@@ -40,3 +40,31 @@ async def test_a_retried_redrive_whose_answer_was_lost_redrives_once(
     assert flaky.calls == 2
     expected = ExecutionState.FAILED if failures_after_redrive else ExecutionState.SUCCEEDED
     assert final.state is expected
+
+
+@pytest.mark.parametrize("kind", ["throttle", "unavailable", "drop_response"])
+async def test_wait_for_completion_retries_a_transient_error_opening_the_watch(kind: str) -> None:
+    """Manager: the push-based watch is opened under the CallPolicy like every provider call.
+
+    ``wait_for_completion`` (and so ``run``) used to fail at once with the
+    ThrottledError / ProviderUnavailableError of the provider's
+    ``watch_execution``, where polling providers have every status call
+    retried; the attempt was invisible to metrics and the attempt timeout.
+    """
+    provider, gate, _ = mock_provider()
+    manager, metrics = manager_for(provider)
+    async with manager:
+        await manager.create_workflow(spec("wf", GATED))
+        execution_id = (await manager.start_execution("wf", named("run-1"))).execution_id
+        getattr(provider.faults, kind)("watch_execution", times=2)
+        gate.open()
+
+        final = await manager.wait_for_completion(execution_id)
+        run = await manager.run("wf", named("run-2"))
+
+    assert final.state is ExecutionState.SUCCEEDED
+    assert run.state is ExecutionState.SUCCEEDED
+    assert provider.faults.injected("watch_execution") == 2
+    assert metrics.retries[("watch_execution", "mock")] == 2
+    assert metrics.calls[("watch_execution", "mock")] == 2, "one watch per wait"
+    assert not metrics.errors
