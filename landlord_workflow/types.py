@@ -163,6 +163,10 @@ def _event_tuple(events: Iterable[ExecutionEvent]) -> tuple[ExecutionEvent, ...]
     return events if isinstance(events, tuple) else tuple(events)
 
 
+CANCELLED_ERROR_CODE = "Cancelled"
+"""``ExecutionError.code`` of an execution stopped by ``stop_execution`` (every engine)."""
+
+
 EVENT_TYPES = frozenset(
     {
         "ExecutionStarted",

@@ -50,6 +50,7 @@ from landlord_workflow.provider import (
     SupportsWatch,
 )
 from landlord_workflow.types import (
+    CANCELLED_ERROR_CODE,
     ExecutionInput,
     ExecutionResult,
     ExecutionState,
@@ -336,6 +337,8 @@ class ProviderConformance:
         status = await self.finished(provider, result.execution_id)
         assert status.state is ExecutionState.CANCELLED
         assert status.output is None
+        assert status.error is not None
+        assert status.error.code == CANCELLED_ERROR_CODE
         await provider.stop_execution(result.execution_id, "again")
         assert (await provider.get_execution_status(result.execution_id)).state is (
             ExecutionState.CANCELLED

@@ -26,6 +26,7 @@ from landlord_workflow.providers.mock.execution import ExecutionRecord
 from landlord_workflow.providers.mock.faults import Faults
 from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
 from landlord_workflow.types import (
+    CANCELLED_ERROR_CODE,
     CreateWorkflowResult,
     ExecutionError,
     ExecutionInput,
@@ -45,7 +46,6 @@ MAX_HISTORY_EVENTS = 25_000
 
 MAX_DEFINITION_BYTES = 1_048_576
 
-ABORTED = "ExecutionAborted"
 """``ExecutionError.code`` of a stopped (cancelled) execution."""
 
 
@@ -479,7 +479,7 @@ class MockProvider:
         record = self._record(execution_id)
         if not record.state.is_terminal:
             error = ExecutionError(
-                code=ABORTED,
+                code=CANCELLED_ERROR_CODE,
                 message=reason or "the execution was stopped",
                 cause=reason or None,
                 failed_at=record.current_state,

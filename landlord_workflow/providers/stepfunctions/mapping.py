@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from landlord_workflow.asl import name_problem, structure_problems
 from landlord_workflow.errors import InvalidSpecError, ProviderError
 from landlord_workflow.types import (
+    CANCELLED_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,
     ExecutionState,
@@ -58,7 +59,7 @@ MAX_TAGS = 50
 PROVIDER_CONFIG_KEYS = frozenset({"role_arn"})
 """Keys this provider reads from ``WorkflowSpec.provider_config``."""
 
-STOP_ERROR_CODE = "Cancelled"
+STOP_ERROR_CODE = CANCELLED_ERROR_CODE
 """The ``error`` sent with ``StopExecution``; a stopped execution reports it."""
 
 _STATE_BY_STATUS: Mapping[str, ExecutionState] = {
