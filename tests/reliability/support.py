@@ -269,6 +269,8 @@ class BotoFault:
             self.fired += 1
             await anyio.sleep(self.delay)
             return None
+        if self.kind == "drop" and kwargs["http_response"].status_code >= 300:
+            return None  # only a successful answer can be lost after the fact
         if not self._due():
             return None
         if self.kind == "throttle":
