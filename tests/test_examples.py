@@ -13,13 +13,20 @@ import pytest
 
 from landlord_workflow.testing.moto import FAKE_CREDENTIALS, LocalStepFunctions
 
-EXAMPLES = Path(__file__).parent.parent / "examples"
+ROOT = Path(__file__).parent.parent
 STATES = ("ProvisionCompute", "ConfigureNetworking", "InitializeDatabase", "RunMigrations")
 
+PROVISION = ["examples/provision_tenant.py"]
+RESUME = ["examples/resume_after_failure.py"]
+SERVICE = ["examples/service.py"]
+EXAMPLE_COMMANDS = [PROVISION, RESUME, SERVICE]
+"""Exactly what the README and docs tell users to run (tests/test_docs.py checks)."""
 
-def run_example(name: str, *args: str, env: dict[str, str] | None = None) -> str:
+
+def run_example(argv: list[str], *args: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), *args],
+        [sys.executable, *argv, *args],
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=45,
@@ -41,7 +48,7 @@ def timeline_row(output: str, state: str) -> list[str]:
 
 
 def test_provision_tenant_on_the_mock_recovers_the_flaky_step_and_prints_a_timeline() -> None:
-    output = run_example("provision_tenant.py", "--tenant", "globex")
+    output = run_example(PROVISION)
 
     assert "outcome: succeeded" in output
     # progress lines, in order, as they happened
@@ -58,11 +65,11 @@ def test_provision_tenant_on_the_mock_recovers_the_flaky_step_and_prints_a_timel
         assert duration.endswith("s")
         assert outcome == "done"
         assert attempts == ("2" if state == "ConfigureNetworking" else "1")
-    assert "'instance_id': 'vm-globex'" in output
+    assert "'instance_id': 'vm-acme'" in output
 
 
 def test_resume_after_failure_reruns_only_the_failed_step() -> None:
-    output = run_example("resume_after_failure.py")
+    output = run_example(RESUME)
 
     assert "failed step: RunMigrations (Migration.Failed" in output
     assert "(execution redriven)" in output
@@ -73,7 +80,7 @@ def test_resume_after_failure_reruns_only_the_failed_step() -> None:
 
 
 def test_service_demo_reports_state_and_failed_step() -> None:
-    output = run_example("service.py")
+    output = run_example(SERVICE)
 
     assert "POST /tenants acme -> 202" in output
     assert "'state': 'succeeded'" in output
@@ -102,7 +109,7 @@ def test_provision_tenant_runs_the_same_definition_on_step_functions(
         "AWS_SESSION_TOKEN": FAKE_CREDENTIALS["aws_session_token"],
     }
     output = run_example(
-        "provision_tenant.py",
+        PROVISION,
         "--provider",
         "step-functions",
         "--endpoint-url",

@@ -1,0 +1,209 @@
+"""The documentation is executed: every code block in README.md and docs/*.md runs here.
+
+* ```python blocks run page by page, in order, in one namespace per page (the
+  working directory is the repository root; ``docs/examples`` and
+  ``examples`` are importable). A block that is only a snippet include
+  (``--8<-- "file"``) runs the included file.
+* ```json blocks parse; those that are WorkflowSpecs parse with the codec; the
+  IAM policy lists exactly the actions the Step Functions adapter documents.
+* ```console blocks: ``$ landlord-workflow ...`` lines run through
+  ``cli.main``; ``$ python examples/...`` lines must be commands that
+  tests/test_examples.py runs.
+* The pytest modules the docs include (docs/examples/test_*.py) are collected
+  here (tests/test_minimal_provider.py collects the conformance one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import shlex
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from landlord_workflow import WorkflowSpec, codec
+from landlord_workflow.cli import main as cli_main
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+SNIPPET_PATHS = (DOCS / "examples", ROOT / "examples")
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.M)
+
+sys.path[:0] = [str(path) for path in SNIPPET_PATHS]
+
+from test_examples import EXAMPLE_COMMANDS  # noqa: E402
+from test_user_code import (  # noqa: E402
+    test_provision_on_a_local_step_functions_engine,
+    test_provision_reports_where_it_failed,
+    test_provision_survives_a_throttled_engine,
+)
+
+from landlord_workflow.testing.pytest_plugin import (  # noqa: E402
+    local_stepfunctions,
+    stepfunctions_engine,
+    stepfunctions_provider,
+)
+
+__all__ = [
+    "local_stepfunctions",
+    "stepfunctions_engine",
+    "stepfunctions_provider",
+    "test_provision_on_a_local_step_functions_engine",
+    "test_provision_reports_where_it_failed",
+    "test_provision_survives_a_throttled_engine",
+]
+
+
+def include(match: re.Match[str]) -> str:
+    for base in SNIPPET_PATHS:
+        path = base / match.group(1)
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise AssertionError(f"snippet {match.group(1)} not found")
+
+
+def blocks(page: Path, language: str) -> list[str]:
+    text = page.read_text(encoding="utf-8")
+    return [SNIPPET.sub(include, body) for lang, body in FENCE.findall(text) if lang == language]
+
+
+def pages_with(language: str) -> list[Any]:
+    return [
+        pytest.param(page, id=str(page.relative_to(ROOT)))
+        for page in PAGES
+        if blocks(page, language)
+    ]
+
+
+@pytest.fixture
+def at_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", pages_with("python"))
+def test_python_blocks_run(page: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, Any] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    for number, code in enumerate(blocks(page, "python"), 1):
+        try:
+            exec(compile(code, f"{page.name} block {number}", "exec"), namespace)  # noqa: S102
+        except Exception as exc:
+            raise AssertionError(f"{page.name} block {number} failed: {exc!r}") from exc
+    capsys.readouterr()
+    assert set(namespace) - {"__name__", "__builtins__"}, "the blocks defined nothing"
+
+
+def test_every_page_is_checked() -> None:
+    """Guard against a fence the extractor cannot see (e.g. indented blocks)."""
+    checked = {page.name for page in PAGES}
+    assert {"README.md", "index.md", "workflow-providers.md", "cli.md"} <= checked
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        assert text.count("```") % 2 == 0, f"unbalanced fences in {page.name}"
+
+
+@pytest.mark.parametrize("page", pages_with("json"))
+def test_json_blocks_parse(page: Path) -> None:
+    for body in blocks(page, "json"):
+        document = json.loads(body)
+        if "workflow_id" in document:
+            spec = codec.from_json(WorkflowSpec, body)
+            assert codec.from_json(WorkflowSpec, codec.to_json(spec)) == spec
+
+
+def documented_actions() -> set[str]:
+    """The IAM actions the adapter's module docstring says each method calls."""
+    from landlord_workflow.providers.stepfunctions import provider
+
+    assert provider.__doc__ is not None
+    return set(re.findall(r"\b(?:states|iam):[A-Za-z]+", provider.__doc__))
+
+
+def test_iam_policy_lists_exactly_the_actions_the_adapter_calls() -> None:
+    policies = [
+        json.loads(body)
+        for body in blocks(DOCS / "step-functions.md", "json")
+        if "Statement" in json.loads(body)
+    ]
+    assert len(policies) == 1
+    actions: set[str] = set()
+    for statement in policies[0]["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    assert actions == documented_actions()
+
+
+LAMBDA_ECHO = {"lambda": {"use_docker": False}}
+
+
+@contextlib.contextmanager
+def _restore_lambda(engine: Any) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        engine._post("/moto-api/config", {"lambda": {"use_docker": True}})
+
+
+def console_commands(page: Path) -> list[str]:
+    return [
+        line[2:].strip()
+        for body in blocks(page, "console")
+        for line in body.splitlines()
+        if line.startswith("$ ")
+    ]
+
+
+def run_cli(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main(argv, stdout=out, stderr=err, environ=env)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.usefixtures("at_root")
+@pytest.mark.parametrize("page", pages_with("console"))
+def test_console_blocks_run(page: Path, local_stepfunctions: Any) -> None:
+    """Commands run in order; ``export`` lines set the environment. Step
+    Functions commands run against the local engine (its URL replaces the
+    documented endpoint); a trailing ``# exit N`` comment states the exit code."""
+    local_stepfunctions.reset()
+    # Lambda tasks echo their input instead of needing Docker (restored below).
+    local_stepfunctions._post("/moto-api/config", LAMBDA_ECHO)
+    env = {
+        "WORKFLOW_POLL_INITIAL_INTERVAL": "10ms",
+        "WORKFLOW_POLL_MAX_INTERVAL": "50ms",
+    }
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+    }
+    with pytest.MonkeyPatch.context() as patch, _restore_lambda(local_stepfunctions):
+        for key, value in credentials.items():
+            patch.setenv(key, value)
+        for line in console_commands(page):
+            command, _, code = line.partition("# exit ")
+            expected = int(code) if code else 0
+            words = shlex.split(command)
+            if words[0] == "export":
+                for assignment in words[1:]:
+                    key, _, value = assignment.partition("=")
+                    if key == "WORKFLOW_SFN_ENDPOINT_URL":
+                        value = local_stepfunctions.endpoint_url
+                    env[key] = value
+                continue
+            if words[0] == "python" and words[1].startswith("examples/"):
+                assert words[1:] in EXAMPLE_COMMANDS, f"{command!r} is not run by test_examples"
+                continue
+            assert words[0] == "landlord-workflow", command
+            code, out, err = run_cli(words[1:], {**os.environ, **env})
+            assert code == expected, f"{command!r} exited {code}:\n{out}\n{err}"
+    assert console_commands(page), "the page has commands"
