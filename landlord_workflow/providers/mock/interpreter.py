@@ -229,13 +229,11 @@ class Interpreter:
                 await self.clock.sleep(self._wait_seconds(state, data, context))
             return self._output(state, data, context), state.next
 
-        effective = data if state.parameters is None else state.parameters(data, context)
         if kind == "Pass":
+            effective = data if state.parameters is None else state.parameters(data, context)
             result = state.result if state.has_result else effective
         else:
-            result = await self._task(run, state, effective, context)
-            if state.result_selector is not None:
-                result = state.result_selector(result, context)
+            result = await self._task(run, state, data, context)
         combined = apply_result_path(raw, state.result_path, result)
         return self._output(state, combined, context), state.next
 
@@ -281,13 +279,20 @@ class Interpreter:
 
     # ------------------------------------------------------------------ tasks
 
-    async def _task(
-        self, run: Run, state: State, task_input: Any, context: Mapping[str, Any]
-    ) -> Any:
+    async def _task(self, run: Run, state: State, data: Any, context: Mapping[str, Any]) -> Any:
+        """Run a Task with its retriers; return its result after ``ResultSelector``.
+
+        As on Step Functions, every attempt evaluates ``Parameters`` afresh,
+        with ``$$.State.RetryCount`` set to the number of retries so far.
+        """
         attempts = [0] * len(state.retriers)
         while True:
+            attempt_context = _with_retry_count(context, sum(attempts))
+            task_input = (
+                data if state.parameters is None else state.parameters(data, attempt_context)
+            )
             try:
-                return await self._invoke(state, task_input)
+                result = await self._invoke(state, task_input)
             except StatesError as err:
                 raw_type = "TaskTimedOut" if err.error == "States.Timeout" else "TaskFailed"
                 run.event("TaskFailed", raw_type, state.name, error=err.error, cause=err.cause)
@@ -308,6 +313,10 @@ class Interpreter:
                     delay_seconds=delay,
                 )
                 await self.clock.sleep(delay)
+            else:
+                if state.result_selector is not None:
+                    result = state.result_selector(result, attempt_context)
+                return result
 
     @staticmethod
     def _retrier(retriers: tuple[Retrier, ...], error: str) -> int | None:
@@ -345,6 +354,13 @@ class Interpreter:
                 "States.Runtime",
                 f"the handler for {resource!r} returned a value that is not JSON: {type(result)!r}",
             ) from None
+
+
+def _with_retry_count(context: Mapping[str, Any], retries: int) -> Mapping[str, Any]:
+    """``context`` with ``State.RetryCount`` set to ``retries``."""
+    if retries == 0:
+        return context
+    return {**context, "State": {**context["State"], "RetryCount": retries}}
 
 
 def _copy_json(value: Any) -> Any:
