@@ -150,6 +150,8 @@ def format_duration(value: timedelta | None) -> str:
 
 
 def _describe(row: StepRow) -> str:
+    if row.outcome == "retrying":
+        return f"retrying, attempt {row.attempts} ({row.error})"
     text = row.outcome
     if row.attempts > 1:
         text += f" after {row.attempts} attempts"

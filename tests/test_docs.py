@@ -207,3 +207,12 @@ def test_console_blocks_run(page: Path, local_stepfunctions: Any) -> None:
             code, out, err = run_cli(words[1:], {**os.environ, **env})
             assert code == expected, f"{command!r} exited {code}:\n{out}\n{err}"
     assert console_commands(page), "the page has commands"
+
+
+def test_cli_page_shows_the_real_graph_output() -> None:
+    (documented,) = blocks(DOCS / "cli.md", "mermaid")
+    code, out, _ = run_cli(
+        ["graph", str(ROOT / "examples/definitions/tenant_provisioning.json")], {}
+    )
+    assert code == 0
+    assert out == documented
