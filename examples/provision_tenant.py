@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
+import urllib.request
 from contextlib import AsyncExitStack
 
 from _tenants import TenantHandlers, follow, load_spec, print_outcome
@@ -52,13 +54,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def echoing_lambdas(endpoint_url: str) -> None:
+    """Switch a moto server to its simple Lambda backend: tasks echo their input, no Docker."""
+    request = urllib.request.Request(  # noqa: S310 - the local moto server we started
+        f"{endpoint_url}/moto-api/config",
+        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        response.read()
+
+
 async def step_functions_provider(args: argparse.Namespace, stack: AsyncExitStack) -> Provider:
     """A StepFunctionsProvider for --endpoint-url / AWS, or on a moto server we start."""
     if args.local_moto:
         from landlord_workflow.testing.moto import LocalStepFunctions
 
         engine = await stack.enter_async_context(LocalStepFunctions(region=args.region))
-        await asyncio.to_thread(engine._post, "/moto-api/config", {"lambda": {"use_docker": False}})
+        await asyncio.to_thread(echoing_lambdas, engine.endpoint_url)
         return engine.provider()
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 
