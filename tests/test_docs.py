@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -23,6 +24,7 @@ import re
 import shlex
 import sys
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -216,3 +218,40 @@ def test_cli_page_shows_the_real_graph_output() -> None:
     )
     assert code == 0
     assert out == documented
+
+
+def test_cli_page_shows_real_plain_progress_lines() -> None:
+    """The plain progress lines on the CLI page are what the view prints for
+    the example workflow (durations aside)."""
+    from _tenants import TenantHandlers, load_spec
+
+    from landlord_workflow import ExecutionInput, Manager, PollPolicy, Registry
+    from landlord_workflow._progress import PlainView, follow
+    from landlord_workflow.providers.mock import MockProvider
+
+    async def progress() -> str:
+        spec = load_spec()
+        registry = Registry()
+        handlers = TenantHandlers(step_seconds=0.1)
+        registry.register(MockProvider(task_handlers=handlers.for_spec(spec)))
+        every_10ms = PollPolicy(
+            initial_interval=timedelta(milliseconds=10),
+            max_interval=timedelta(milliseconds=10),
+            jitter=False,
+        )
+        async with Manager(registry, poll_policy=every_10ms) as manager:
+            await manager.create_workflow(spec)
+            started = await manager.start_execution(
+                spec.workflow_id, ExecutionInput(input={"tenant_id": "acme"})
+            )
+            out = io.StringIO()
+            await follow(manager, started.execution_id, PlainView(out))
+        return out.getvalue()
+
+    def without_durations(text: str) -> str:
+        return re.sub(r"[0-9]+\.[0-9]+s", "N.NNNs", text)
+
+    documented = next(
+        body for body in blocks(DOCS / "cli.md", "text") if body.startswith("ProvisionCompute")
+    )
+    assert without_durations(asyncio.run(progress())) == without_durations(documented)
