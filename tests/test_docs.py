@@ -255,3 +255,14 @@ def test_cli_page_shows_real_plain_progress_lines() -> None:
         body for body in blocks(DOCS / "cli.md", "text") if body.startswith("ProvisionCompute")
     )
     assert without_durations(asyncio.run(progress())) == without_durations(documented)
+
+
+def test_concepts_error_tree_is_the_one_in_the_errors_module() -> None:
+    from landlord_workflow import errors
+
+    assert errors.__doc__ is not None
+    (tree,) = blocks(DOCS / "concepts.md", "text")
+    documented = errors.__doc__[errors.__doc__.index("WorkflowError\n") :]
+    assert tree.strip() == "\n".join(
+        line.removeprefix("    ") for line in documented.strip().splitlines()
+    )
