@@ -15,7 +15,7 @@ GetExecutionHistory calls, so :func:`follow` backs off like the Manager's
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TextIO
 
@@ -273,13 +273,19 @@ class LiveView:
         self._stream.flush()
 
 
-def make_view(stream: TextIO, *, live: bool | None = None) -> ProgressView:
-    """A :class:`LiveView` on a terminal, else a :class:`PlainView`."""
+def make_view(
+    stream: TextIO, *, live: bool | None = None, environ: Mapping[str, str] | None = None
+) -> ProgressView:
+    """A :class:`LiveView` on a terminal (unless ``TERM=dumb``), else a :class:`PlainView`.
+
+    ``environ`` (default ``os.environ``) is read for ``TERM`` and ``NO_COLOR``.
+    """
+    env = os.environ if environ is None else environ
     if live is None:
         isatty = getattr(stream, "isatty", None)
-        live = bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+        live = bool(isatty and isatty()) and env.get("TERM") != "dumb"
     if live:
-        return LiveView(stream, colour="NO_COLOR" not in os.environ)
+        return LiveView(stream, colour="NO_COLOR" not in env)
     return PlainView(stream)
 
 

@@ -430,7 +430,7 @@ async def _follow(
     if args.json:
         await manager.wait_for_completion(execution_id)
         return await manager.get_execution_status(execution_id, include_history=True)
-    return await follow(manager, execution_id, make_view(io.out))
+    return await follow(manager, execution_id, make_view(io.out, environ=io.environ))
 
 
 def _finish(io: _Io, status: ExecutionStatus, args: argparse.Namespace) -> None:

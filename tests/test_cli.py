@@ -233,12 +233,18 @@ def test_run_on_a_terminal_redraws_a_live_view(tmp_path: Path) -> None:
     assert "Prepare  succeeded" in result.out
 
 
-def test_live_view_respects_no_color(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    result = cli("run", write_spec(tmp_path, PASSING), tty=True)
+def test_live_view_respects_no_color(tmp_path: Path) -> None:
+    result = cli("run", write_spec(tmp_path, PASSING), tty=True, env={"NO_COLOR": "1"})
 
     assert "\x1b[2K" in result.out
     assert "\x1b[32m" not in result.out
+
+
+def test_dumb_terminals_get_plain_lines(tmp_path: Path) -> None:
+    result = cli("run", write_spec(tmp_path, PASSING), tty=True, env={"TERM": "dumb"})
+
+    assert result.code == EXIT_OK
+    assert "\x1b[" not in result.out
 
 
 def test_cross_process_commands_refuse_the_in_memory_mock() -> None:
