@@ -124,6 +124,33 @@ def mock_provider(**kwargs: Any) -> tuple[MockProvider, Gate, Flaky]:
     return MockProvider(**kwargs), gate, flaky
 
 
+_OFFLINE_SESSION: list[Any] = []
+
+
+def offline_provider(**kwargs: Any) -> Any:
+    """A StepFunctionsProvider whose endpoint nobody serves: any request fails loudly.
+
+    It opens its client lazily, so ``provider._client is None`` proves that no
+    call reached the engine.
+    """
+    import aioboto3
+
+    from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
+    from landlord_workflow.testing.moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
+
+    if not _OFFLINE_SESSION:  # botocore caches the parsed models per session
+        _OFFLINE_SESSION.append(aioboto3.Session(region_name="us-east-1", **FAKE_CREDENTIALS))
+    values: dict[str, Any] = {
+        "region": "us-east-1",
+        "endpoint_url": "http://127.0.0.1:9",
+        "account_id": "123456789012",
+        "role_arn": FAKE_ROLE_ARN,
+        "session": _OFFLINE_SESSION[0],
+    }
+    values.update(kwargs)
+    return StepFunctionsProvider(**values)
+
+
 def manager_for(
     provider: Provider,
     *,
