@@ -22,6 +22,7 @@ import attrs
 
 from landlord_workflow.errors import (
     ExecutionFailedError,
+    InvalidSpecError,
     OperationTimeoutError,
     ProviderNotFoundError,
     UnsupportedOperationError,
@@ -223,6 +224,7 @@ class Manager:
         self, execution_id: str, reason: str, *, provider_type: str | None = None
     ) -> None:
         """Stop a running execution (idempotent; a terminal one is left as is)."""
+        _check_text("reason", reason, allow_empty=True)
         provider = self._resolve_for_execution(execution_id, provider_type)
         await self._call(
             "stop_execution",
@@ -430,6 +432,7 @@ class Manager:
         return self._resolve(provider_type)
 
     def _resolve_for_execution(self, execution_id: str, provider_type: str | None) -> Provider:
+        _check_text("execution_id", execution_id)
         if provider_type is None:
             provider_type = self._executions.get(execution_id)
         return self._resolve(provider_type)
@@ -557,6 +560,15 @@ class Manager:
             f"Manager(providers={self.registry.list()!r}, "
             f"default_provider={self.default_provider!r})"
         )
+
+
+def _check_text(field: str, value: object, *, allow_empty: bool = False) -> None:
+    """Execution ids and stop reasons are strings; anything else never reaches a provider."""
+    if not isinstance(value, str):
+        kind = "None" if value is None else type(value).__name__
+        raise InvalidSpecError.single(field, f"must be a string, got {kind}")
+    if not value and not allow_empty:
+        raise InvalidSpecError.single(field, "must not be empty")
 
 
 def _safe_hook(logger: logging.Logger, method: Callable[[Any], None], details: object) -> None:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-import pytest
-from reliability.support import FLAKY, GATED, Flaky, manager_for, mock_provider, named, spec
+from typing import Any
 
-from landlord_workflow import ExecutionState
+import pytest
+from reliability.support import (
+    FLAKY,
+    GATED,
+    Flaky,
+    manager_for,
+    mock_provider,
+    named,
+    offline_provider,
+    spec,
+)
+
+from landlord_workflow import ExecutionState, InvalidSpecError
 
 pytestmark = pytest.mark.asyncio
+
+EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:execution:wf:run-1"
 
 
 @pytest.mark.parametrize("failures_after_redrive", [0, 1])
@@ -68,3 +81,36 @@ async def test_wait_for_completion_retries_a_transient_error_opening_the_watch(k
     assert metrics.retries[("watch_execution", "mock")] == 2
     assert metrics.calls[("watch_execution", "mock")] == 2, "one watch per wait"
     assert not metrics.errors
+
+
+@pytest.mark.parametrize("provider_name", ["mock", "step-functions"])
+@pytest.mark.parametrize("execution_id", [["a"], {"a": 1}, {1}, None, 5, b"arn", ""])
+async def test_execution_ids_that_are_not_strings_are_invalid_input(
+    provider_name: str, execution_id: Any
+) -> None:
+    """Manager: a non-string execution id used to crash with a raw TypeError /
+    AttributeError (unhashable key, ``.split`` of an int) inside the provider."""
+    provider = offline_provider() if provider_name == "step-functions" else mock_provider()[0]
+    manager, metrics = manager_for(provider)
+    async with manager:
+        calls = (
+            lambda: manager.get_execution_status(execution_id),
+            lambda: manager.stop_execution(execution_id, "reason"),
+            lambda: manager.redrive_execution(execution_id),
+            lambda: manager.wait_for_completion(execution_id),
+        )
+        for call in calls:
+            with pytest.raises(InvalidSpecError, match="execution_id"):
+                await call()
+    assert sum(metrics.attempts.values()) == 0, "nothing reached the provider"
+
+
+@pytest.mark.parametrize("reason", [5, None, b"bytes", ["a"]])
+async def test_a_stop_reason_that_is_not_a_string_is_invalid_input(reason: Any) -> None:
+    """Manager: Step Functions used to fail with a raw TypeError (``reason[:n]``)."""
+    provider = offline_provider()
+    manager, metrics = manager_for(provider)
+    async with manager:
+        with pytest.raises(InvalidSpecError, match="reason"):
+            await manager.stop_execution(EXECUTION_ARN, reason)
+    assert sum(metrics.attempts.values()) == 0
