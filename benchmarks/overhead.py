@@ -1,0 +1,152 @@
+"""2. Manager overhead on a status read, the call a control plane makes most.
+
+On the mock: ``Manager.get_execution_status`` against
+``MockProvider.get_execution_status`` called directly, per call in µs. A
+third case, a Manager whose CallPolicy has ``attempt_timeout=None``, splits
+the overhead into the per-attempt timeout and the rest of the plumbing.
+
+On moto: ``Manager.get_execution_status`` (through the Step Functions
+adapter) and the adapter alone, against a raw aioboto3 ``describe_execution``
+on the same client (same connection pool). The three alternate call by
+call; the figures are the medians of single-call wall times.
+
+On the mock the cases run in interleaved rounds of sequential calls, timed
+with the process's CPU time; the figures are medians over the rounds.
+All cases read the same finished execution.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from _common import (
+    Results,
+    alternating_latencies,
+    five_state_definition,
+    fmt_ratio,
+    interleaved,
+    median,
+    moto_provider,
+    per_call_us,
+    spec,
+    tenant_input,
+)
+
+from landlord_workflow import CallPolicy, ExecutionInput, Manager, Registry
+from landlord_workflow.providers.mock import MockProvider
+from landlord_workflow.testing import fast_poll_policy
+
+if TYPE_CHECKING:
+    from landlord_workflow.testing.moto import LocalStepFunctions
+
+WORKFLOW = "bench-overhead"
+
+
+async def run_mock(results: Results, quick: bool) -> None:
+    """Section 2 on the mock engine."""
+    iterations = 200 if quick else 4_000
+    repeats = 2 if quick else 9
+    provider = MockProvider()
+    registry = Registry()
+    registry.register(provider)
+    async with Manager(registry, default_provider=provider.name) as manager:
+        bare = Manager(
+            registry, default_provider=provider.name, call_policy=CallPolicy(attempt_timeout=None)
+        )
+        await manager.create_workflow(spec(WORKFLOW, provider.name, five_state_definition("q")))
+        started = await manager.start_execution(WORKFLOW, ExecutionInput(input=tenant_input(1)))
+        execution_id = started.execution_id
+        await manager.wait_for_completion(execution_id)
+
+        async def direct() -> float:
+            return await per_call_us(
+                lambda: provider.get_execution_status(execution_id), iterations
+            )
+
+        async def via_manager() -> float:
+            return await per_call_us(lambda: manager.get_execution_status(execution_id), iterations)
+
+        async def no_attempt_timeout() -> float:
+            return await per_call_us(lambda: bare.get_execution_status(execution_id), iterations)
+
+        samples = await interleaved(
+            {"direct": direct, "manager": via_manager, "no_timeout": no_attempt_timeout}, repeats
+        )
+    direct_us = median(samples["direct"])
+    manager_us = median(samples["manager"])
+    bare_us = median(samples["no_timeout"])
+    ratio = manager_us / direct_us
+    results.add("overhead.mock_iterations", iterations)
+    results.add("overhead.mock_direct_us", direct_us)
+    results.add("overhead.mock_manager_us", manager_us)
+    results.add("overhead.mock_manager_over_direct", ratio)
+    results.add("overhead.mock_manager_no_attempt_timeout_us", bare_us)
+    results.add("overhead.mock_manager_no_attempt_timeout_over_direct", bare_us / direct_us)
+    section = "2 overhead"
+    results.row(section, "mock: provider.get_execution_status", f"{direct_us:.1f} µs")
+    results.row(section, "mock: Manager.get_execution_status", f"{manager_us:.1f} µs")
+    results.row(
+        section,
+        "mock: Manager, attempt_timeout=None",
+        f"{bare_us:.1f} µs ({fmt_ratio(bare_us / direct_us)})",
+    )
+    results.target(
+        "overhead_mock",
+        section=section,
+        figure="mock: Manager / direct",
+        value=fmt_ratio(ratio),
+        target="<= 2.5x",
+        met=ratio <= 2.5,
+    )
+
+
+async def run_moto(
+    results: Results, engine: LocalStepFunctions, queue_url: str, quick: bool
+) -> None:
+    """Section 2 on moto, through the Step Functions adapter."""
+    rounds = 10 if quick else 300
+    async with moto_provider(engine) as provider:
+        registry = Registry()
+        registry.register(provider)
+        async with Manager(
+            registry, default_provider=provider.name, poll_policy=fast_poll_policy()
+        ) as manager:
+            definition = five_state_definition(queue_url)
+            await manager.create_workflow(spec(WORKFLOW, provider.name, definition))
+            started = await manager.start_execution(WORKFLOW, ExecutionInput(input=tenant_input(1)))
+            arn = started.execution_id
+            await manager.wait_for_completion(arn)
+            client = provider.client
+            cases = {
+                "raw": lambda: client.describe_execution(executionArn=arn),
+                "adapter": lambda: provider.get_execution_status(arn),
+                "manager": lambda: manager.get_execution_status(arn),
+            }
+            await alternating_latencies(cases, 3)  # warm up: connections, caches
+            samples = await alternating_latencies(cases, rounds)
+    raw_us = median(samples["raw"])
+    adapter_us = median(samples["adapter"])
+    manager_us = median(samples["manager"])
+    ratio = manager_us / raw_us
+    results.add("overhead.moto_rounds", rounds)
+    results.add("overhead.moto_raw_describe_us", raw_us)
+    results.add("overhead.moto_adapter_us", adapter_us)
+    results.add("overhead.moto_manager_us", manager_us)
+    results.add("overhead.moto_adapter_over_raw", adapter_us / raw_us)
+    results.add("overhead.moto_manager_over_raw", ratio)
+    section = "2 overhead"
+    results.row(section, "moto: raw aioboto3 describe_execution", f"{raw_us:,.0f} µs")
+    results.row(
+        section,
+        "moto: adapter get_execution_status",
+        f"{adapter_us:,.0f} µs ({fmt_ratio(adapter_us / raw_us)})",
+    )
+    results.row(section, "moto: Manager.get_execution_status", f"{manager_us:,.0f} µs")
+    results.target(
+        "overhead_moto",
+        section=section,
+        figure="moto: Manager / raw describe_execution",
+        value=fmt_ratio(ratio),
+        target="<= 1.05x",
+        met=ratio <= 1.05,
+    )
