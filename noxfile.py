@@ -83,7 +83,17 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ratios against baselines measured in the same run."""
-    session.install(".[aws]", *group("test"))
+    """Benchmarks: ratios against baselines measured in the same run (a few minutes).
+
+    Prints the table and writes the figures to JSON: ``$BENCH_JSON``, by default
+    benchmarks/results.json (git-ignored). ``nox -s bench -- --quick`` checks that
+    every section still runs (seconds; the figures are then meaningless).
+    """
+    moto = [requirement for requirement in group("test") if requirement.startswith("moto")]
+    session.install(".[aws]", *moto)
+    # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
+    session.env.pop("PYTHONASYNCIODEBUG", None)
     out = os.environ.get("BENCH_JSON", str(ROOT / "benchmarks" / "results.json"))
-    session.run("python", "benchmarks/run.py", "--json", out, *session.posargs)
+    session.run(
+        "python", "benchmarks/run.py", "--json", out, *session.posargs, env={"PYTHONDEVMODE": ""}
+    )
