@@ -37,7 +37,6 @@ import contextlib
 import json
 import os
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -59,14 +58,15 @@ from landlord_workflow._progress import (
 from landlord_workflow._progress import timeline_lines as _timeline_lines
 from landlord_workflow.config import KNOWN_PROVIDERS, WorkflowConfig
 from landlord_workflow.errors import (
+    ExecutionFailedError,
     InvalidSpecError,
     OperationTimeoutError,
-    UnsupportedOperationError,
     WorkflowError,
 )
 from landlord_workflow.manager import Manager
 from landlord_workflow.types import (
     ExecutionInput,
+    ExecutionResult,
     ExecutionState,
     ExecutionStatus,
     RetryPolicy,
@@ -366,62 +366,29 @@ async def _create(args: argparse.Namespace, io: _Io) -> int:
 async def _run(args: argparse.Namespace, io: _Io) -> int:
     spec = _read_spec(args.spec, args)
     execution_input = _read_input(args)
+    attempts = max((spec.retry_policy or RetryPolicy()).max_attempts, 1)
     async with _manager(_config(args, io, spec.provider_type)) as manager:
         await manager.create_workflow(spec)
+
+        async def show(started: ExecutionResult, attempt: int) -> None:
+            # Manager.run applies the spec's RetryPolicy; this only shows each attempt live.
+            if args.json:
+                return
+            if attempt == 1:
+                io.print(f"started: {started.execution_id}")
+            else:
+                io.print(f"attempt {attempt} of {attempts}: {started.execution_id}")
+            await follow(manager, started.execution_id, make_view(io.out, environ=io.environ))
+
         try:
-            with anyio.fail_after(None if args.timeout is None else args.timeout.total_seconds()):
-                status = await _run_with_retries(manager, spec, execution_input, args, io)
-        except TimeoutError:
-            raise OperationTimeoutError(
-                f"the run did not finish within {format_duration(args.timeout)}"
-            ) from None
+            final = await manager.run(
+                spec.workflow_id, execution_input, timeout=args.timeout, on_attempt=show
+            )
+        except ExecutionFailedError as failed:
+            final = failed.status
+        status = await manager.get_execution_status(final.execution_id, include_history=True)
     _finish(io, status, args)
     return _exit_for(status)
-
-
-async def _run_with_retries(
-    manager: Manager,
-    spec: WorkflowSpec,
-    execution_input: ExecutionInput,
-    args: argparse.Namespace,
-    io: _Io,
-) -> ExecutionStatus:
-    """``Manager.run``, attempt by attempt, so that each attempt is shown live.
-
-    Same rules as :meth:`Manager.run`: the spec's RetryPolicy; on ``failed``
-    or ``timed_out`` (never ``cancelled``) wait the backoff, then redrive when
-    the provider supports it, else start ``<name>-retry-<n>``.
-    """
-    name = execution_input.execution_name or f"{spec.workflow_id[:40]}-{uuid.uuid4().hex}"
-    execution_input = attrs.evolve(execution_input, execution_name=name)
-    started = await manager.start_execution(spec.workflow_id, execution_input)
-    policy = spec.retry_policy or RetryPolicy()
-    attempts = max(policy.max_attempts, 1)
-    execution_id = started.execution_id
-    if not args.json:
-        io.print(f"started: {execution_id}")
-    attempt = 1
-    while True:
-        status = await _follow(manager, execution_id, args, io)
-        retryable = status.state in (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
-        if not retryable or attempt >= attempts:
-            return status
-        delay = policy.backoff(attempt)
-        attempt += 1
-        if not args.json:
-            io.print(
-                f"attempt {attempt - 1} ended {status.state.value}; "
-                f"attempt {attempt} of {attempts} in {format_duration(delay)}"
-            )
-        await anyio.sleep(delay.total_seconds())
-        try:
-            await manager.redrive_execution(execution_id, provider_type=spec.provider_type)
-        except UnsupportedOperationError:
-            retry_input = attrs.evolve(
-                execution_input, execution_name=f"{name}-retry-{attempt - 1}"
-            )
-            started = await manager.start_execution(spec.workflow_id, retry_input)
-            execution_id = started.execution_id
 
 
 async def _follow(

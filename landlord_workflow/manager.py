@@ -329,6 +329,7 @@ class Manager:
         *,
         provider_type: str | None = None,
         timeout: timedelta | None = None,
+        on_attempt: Callable[[ExecutionResult, int], Awaitable[object]] | None = None,
     ) -> ExecutionStatus:
         """Start an execution, wait for it, and retry it under the workflow's RetryPolicy.
 
@@ -338,6 +339,11 @@ class Manager:
         ``<name>-retry-<n>``. The RetryPolicy is the one of the spec this
         Manager created the workflow from (none: a single attempt).
         ``timeout`` bounds the whole run.
+
+        ``on_attempt(result, attempt)``, if given, is awaited after each
+        attempt starts (the start, then each redrive or fresh start; attempts
+        count from 1), before the Manager waits for that attempt's end — a
+        progress view can follow the execution there.
 
         Returns the final status if it succeeded; raises
         :class:`ExecutionFailedError` carrying it otherwise.
@@ -351,7 +357,7 @@ class Manager:
             )
         policy = self._workflows.get(workflow_id, (None, None))[1] or RetryPolicy()
         with anyio.move_on_after(_seconds(timeout)) as scope:
-            return await self._run(workflow_id, execution_input, provider_type, policy)
+            return await self._run(workflow_id, execution_input, provider_type, policy, on_attempt)
         assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
         raise OperationTimeoutError(
             f"run of workflow {workflow_id!r} did not finish within {timeout}"
@@ -363,6 +369,7 @@ class Manager:
         execution_input: ExecutionInput,
         provider_type: str | None,
         policy: RetryPolicy,
+        on_attempt: Callable[[ExecutionResult, int], Awaitable[object]] | None,
     ) -> ExecutionStatus:
         base_name = execution_input.execution_name
         assert base_name is not None  # noqa: S101 - fixed by run()
@@ -374,6 +381,8 @@ class Manager:
         attempts = max(policy.max_attempts, 1)
         attempt = 1
         while True:
+            if on_attempt is not None:
+                await on_attempt(started, attempt)
             status = await self._wait(execution_id, provider.name, None, attempt=attempt)
             if status.state is ExecutionState.SUCCEEDED:
                 return status
@@ -384,16 +393,16 @@ class Manager:
             attempt += 1
             if isinstance(provider, SupportsRedrive):
                 self._log_event("run_retry", provider.name, workflow_id, execution_id, attempt)
-                await self.redrive_execution(execution_id, provider_type=provider.name)
+                started = await self.redrive_execution(execution_id, provider_type=provider.name)
             else:
                 retry_input = attrs.evolve(
                     execution_input, execution_name=_retry_name(base_name, attempt - 1)
                 )
                 self._log_event("run_retry", provider.name, workflow_id, execution_id, attempt)
-                result = await self.start_execution(
+                started = await self.start_execution(
                     workflow_id, retry_input, provider_type=provider.name
                 )
-                execution_id = result.execution_id
+                execution_id = started.execution_id
 
     async def _wait(
         self,

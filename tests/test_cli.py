@@ -202,7 +202,8 @@ def test_failed_run_is_retried_under_the_spec_retry_policy(tmp_path: Path) -> No
     result = cli("run", spec)
 
     assert result.code == EXIT_FAILED
-    assert "attempt 1 ended failed; attempt 2 of 2 in 0.010s" in result.out
+    assert "attempt 2 of 2: mock:cli-test:" in result.out
+    assert result.out.count("Explode: failed") == 2, "each attempt is shown live"
 
 
 def test_run_json_prints_the_final_status_for_machines(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import pytest
 from landlord_workflow import (
     ExecutionFailedError,
     ExecutionInput,
+    ExecutionResult,
     ExecutionState,
     InvalidSpecError,
     Manager,
@@ -252,3 +253,28 @@ async def test_a_thousand_concurrent_executions_complete_and_leave_no_task() -> 
     current = asyncio.current_task()
     leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
     assert leftovers == []
+
+
+async def test_run_reports_each_attempt_before_waiting_for_it() -> None:
+    steps = Steps(RunMigrations=1)
+    manager, _ = manager_for(MockProvider(task_handlers=steps.handlers()))
+    retry = RetryPolicy(max_attempts=3, initial_interval=timedelta(milliseconds=1))
+    seen: list[tuple[str, int, ExecutionState]] = []
+
+    async def on_attempt(started: ExecutionResult, attempt: int) -> None:
+        status = await manager.get_execution_status(started.execution_id)
+        seen.append((started.execution_id, attempt, status.state))
+
+    async with manager:
+        await manager.create_workflow(spec(provisioning_definition(), retry_policy=retry))
+        final = await manager.run(
+            "tenant-provisioning",
+            ExecutionInput(input={"tenant": "t"}, execution_name="t-cb"),
+            on_attempt=on_attempt,
+        )
+    assert final.state is ExecutionState.SUCCEEDED
+    assert [(eid, n) for eid, n, _ in seen] == [
+        ("mock:tenant-provisioning:t-cb", 1),
+        ("mock:tenant-provisioning:t-cb", 2),
+    ]
+    assert all(state is ExecutionState.RUNNING for _, _, state in seen)
