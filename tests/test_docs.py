@@ -152,7 +152,7 @@ def _restore_lambda(engine: Any) -> Iterator[None]:
     try:
         yield
     finally:
-        engine._post("/moto-api/config", {"lambda": {"use_docker": True}})
+        engine.configure({"lambda": {"use_docker": True}})
 
 
 def console_commands(page: Path) -> list[str]:
@@ -178,7 +178,7 @@ def test_console_blocks_run(page: Path, local_stepfunctions: Any) -> None:
     documented endpoint); a trailing ``# exit N`` comment states the exit code."""
     local_stepfunctions.reset()
     # Lambda tasks echo their input instead of needing Docker (restored below).
-    local_stepfunctions._post("/moto-api/config", LAMBDA_ECHO)
+    local_stepfunctions.configure(LAMBDA_ECHO)
     env = {
         "WORKFLOW_POLL_INITIAL_INTERVAL": "10ms",
         "WORKFLOW_POLL_MAX_INTERVAL": "50ms",

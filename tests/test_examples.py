@@ -92,11 +92,11 @@ def test_service_demo_reports_state_and_failed_step() -> None:
 def moto_engine() -> Iterator[LocalStepFunctions]:
     """A local Step Functions engine whose Lambda tasks echo their input (no Docker)."""
     with LocalStepFunctions() as engine:
-        engine._post("/moto-api/config", {"lambda": {"use_docker": False}})
+        engine.configure({"lambda": {"use_docker": False}})
         try:
             yield engine
         finally:
-            engine._post("/moto-api/config", {"lambda": {"use_docker": True}})
+            engine.configure({"lambda": {"use_docker": True}})
 
 
 @pytest.mark.moto

@@ -14,9 +14,13 @@ Heavy optional pieces are imported lazily, on first attribute access.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from landlord_workflow.testing._policies import fast_call_policy, fast_poll_policy, no_backoff
+
+if TYPE_CHECKING:
+    from landlord_workflow.testing.conformance import ProviderConformance
+    from landlord_workflow.testing.moto import LocalStepFunctions
 
 __all__ = [
     "LocalStepFunctions",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.request
+from collections.abc import Mapping
 from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -116,6 +117,12 @@ class LocalStepFunctions:
         """Delete every resource (``/moto-api/reset``), then re-enable ASL execution."""
         self._post("/moto-api/reset", None)
         self._configure()
+
+    def configure(self, settings: Mapping[str, Any]) -> None:
+        """POST ``settings`` to moto's ``/moto-api/config`` (process-wide), e.g.
+        ``{"lambda": {"use_docker": False}}`` so Lambda Task states echo their
+        payload instead of failing with "function not found"."""
+        self._post("/moto-api/config", dict(settings))
 
     async def areset(self) -> None:
         """:meth:`reset` without blocking the event loop."""
