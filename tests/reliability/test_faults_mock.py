@@ -17,6 +17,7 @@ from reliability.support import (
     FLAKY,
     GATED,
     MOCK,
+    PASS,
     Flaky,
     Gate,
     counters,
@@ -31,6 +32,7 @@ from reliability.support import (
 )
 
 from landlord_workflow import (
+    ExecutionAlreadyExistsError,
     ExecutionInput,
     ExecutionState,
     Manager,
@@ -369,6 +371,32 @@ async def test_latency_below_the_attempt_timeout_is_harmless(
         assert not change["errors"]
         assert metrics.latency(op).max >= LATENCY_HARMLESS
         await scenario.check_done(manager, result)
+
+
+async def test_a_lost_start_response_of_an_execution_that_already_ended_is_already_exists() -> None:
+    """Finding, pinned: exactly once holds, but the caller is told the start failed.
+
+    The start's response is lost; by the time the Manager retries (same name)
+    the quick execution has ended, so the engine answers "already exists,
+    closed" - as Step Functions does. No second execution is created; the
+    caller gets ExecutionAlreadyExistsError although *its* execution ran.
+    (ExecutionAlreadyExistsError carries no execution id the Manager could use
+    to resolve this; see the closing note of issue 5.)
+    """
+    provider, _, _ = mock_provider()
+    manager, metrics = manager_for(provider)
+    async with manager:
+        await manager.create_workflow(spec("wf", PASS))
+        provider.faults.drop_response("start_execution", times=1)
+        provider.faults.latency("start_execution", 0.01)  # the execution ends meanwhile
+
+        with pytest.raises(ExecutionAlreadyExistsError, match="closed"):
+            await manager.start_execution("wf", named("run-1"))
+
+        executions = await executions_of(provider, "wf")
+    assert [s.state for s in executions] == [ExecutionState.SUCCEEDED], "it ran, once"
+    assert metrics.retries[("start_execution", MOCK)] == 1
+    assert metrics.errors == {("start_execution", MOCK, "ExecutionAlreadyExistsError"): 1}
 
 
 async def test_a_mixed_storm_on_every_operation_still_gives_one_execution_each() -> None:
