@@ -11,6 +11,11 @@ secret-looking input, every record is captured at DEBUG:
   records carry operation, provider, ids, attempt, duration and outcome;
 * what DEBUG shows (:data:`DEBUG_FINDINGS`): only botocore's DEBUG records
   carry payloads and credentials; the secret access key appears nowhere.
+
+Caveat (not a payload path the library can tell apart): error *codes* are
+logged at WARNING on purpose and appear in ``ExecutionFailedError``'s
+message; a definition that takes its ``Error`` from the input
+(``ErrorPath``) puts that input value there. Causes are never logged.
 """
 
 from __future__ import annotations
