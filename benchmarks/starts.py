@@ -14,7 +14,6 @@ import functools
 import itertools
 import json
 import time
-import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -41,16 +40,10 @@ IN_FLIGHT = (1, 8)
 DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
 
 
-def _execute_state_machines(engine: LocalStepFunctions, enabled: bool) -> None:
-    payload = json.dumps({"stepfunctions": {"execute_state_machine": enabled}}).encode()
-    request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
-        engine.endpoint_url + "/moto-api/config",
-        data=payload,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-        response.read()
+async def _execute_state_machines(engine: LocalStepFunctions, enabled: bool) -> None:
+    """Switch moto's ASL interpreter on or off (process-wide)."""
+    settings = {"stepfunctions": {"execute_state_machine": enabled}}
+    await anyio.to_thread.run_sync(engine.configure, settings)
 
 
 async def _throughput(
@@ -73,7 +66,7 @@ async def run(results: Results, engine: LocalStepFunctions, quick: bool) -> None
     count = 4 if quick else 60
     repeats = 2 if quick else 5
     names = itertools.count()
-    await anyio.to_thread.run_sync(_execute_state_machines, engine, False)
+    await _execute_state_machines(engine, False)
     try:
         async with moto_provider(engine) as provider:
             registry = Registry()
@@ -106,7 +99,7 @@ async def run(results: Results, engine: LocalStepFunctions, quick: bool) -> None
                 }
                 samples = await interleaved(cases, repeats)
     finally:
-        await anyio.to_thread.run_sync(_execute_state_machines, engine, True)
+        await _execute_state_machines(engine, True)
     results.add("starts.count", count)
     section = "5 starts"
     for in_flight in IN_FLIGHT:
