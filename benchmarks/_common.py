@@ -98,7 +98,7 @@ def spec(workflow_id: str, provider_type: str, definition: dict[str, Any]) -> Wo
 
 
 def tenant_input(number: int) -> dict[str, Any]:
-    """A small execution input (about 40 bytes of JSON)."""
+    """A small execution input (44 bytes of compact JSON)."""
     return {"tenant": f"tenant-{number:06d}", "tier": "standard"}
 
 
