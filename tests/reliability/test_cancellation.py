@@ -289,14 +289,20 @@ async def test_cancelled_wait_and_run_leave_the_executions_running_on_the_mock()
     async with manager:
         await manager.create_workflow(spec("wf", GATED))
         started = await manager.start_execution("wf", named("waited"))
-        with anyio.move_on_after(0.01):
-            await manager.wait_for_completion(started.execution_id)
-        with anyio.move_on_after(0.01):
-            await manager.run("wf", named("ran"))
+        waiting = asyncio.ensure_future(manager.wait_for_completion(started.execution_id))
+        running = asyncio.ensure_future(manager.run("wf", named("ran")))
+        with anyio.fail_after(5):
+            while gate.calls < 2:  # both executions are held at the gate
+                await asyncio.sleep(0)
+        await settle()
+        for task in (waiting, running):
+            task.cancel()
+        outcomes = await asyncio.gather(waiting, running, return_exceptions=True)
+        assert [type(o) for o in outcomes] == [asyncio.CancelledError] * 2
         assert_no_leak(provider)
         listed = await assert_whole_executions(provider)
-        assert {s.state for s in listed} == {ExecutionState.RUNNING}
         assert len(listed) == 2
+        assert {s.state for s in listed} == {ExecutionState.RUNNING}
         gate.open()
         finals = [await manager.wait_for_completion(s.execution_id) for s in listed]
         assert {f.state for f in finals} == {ExecutionState.SUCCEEDED}

@@ -54,10 +54,13 @@ FAULTS_PER_CALL = 2
 FAULT_KINDS = ("throttle", "unavailable", "drop_response")
 LATENCY_ATTEMPT_TIMEOUT = 0.05
 """Seconds: CallPolicy.attempt_timeout in the latency tests."""
-LATENCY_SPIKE = 0.25
-"""Seconds of injected latency above the attempt timeout: OperationTimeoutError."""
-LATENCY_HARMLESS = 0.01
+LATENCY_SPIKE = 1.0
+"""Seconds of injected latency above the attempt timeout: OperationTimeoutError
+(the attempt is cancelled after LATENCY_ATTEMPT_TIMEOUT; the spike costs nothing more)."""
+LATENCY_HARMLESS = 0.05
 """Seconds of injected latency below the attempt timeout: the call succeeds."""
+HARMLESS_ATTEMPT_TIMEOUT = 1.0
+"""Seconds: CallPolicy.attempt_timeout with LATENCY_HARMLESS (a 20x margin for busy CI)."""
 EXPECTED_ERROR = {"throttle": ThrottledError, "unavailable": ProviderUnavailableError}
 
 
@@ -66,6 +69,9 @@ class Scenario:
 
     operation: ClassVar[str]
     reads_only: ClassVar[bool] = False
+
+    relaxed: Manager
+    """A Manager with the default policy, for setup and recovery."""
 
     def __init__(self, provider: MockProvider, gate: Gate, flaky: Flaky) -> None:
         self.provider = provider
@@ -249,7 +255,10 @@ async def prepared(
         provider, call_policy=no_sleep_policy(max_attempts=MAX_ATTEMPTS, **policy)
     )
     scenario = scenario_type(provider, gate, flaky)
-    await scenario.setup(manager)
+    # Setup and recovery go through a Manager with the default policy, so a
+    # tight attempt timeout only ever applies to the call under test.
+    scenario.relaxed = manager_for(provider)[0]
+    await scenario.setup(scenario.relaxed)
     return scenario, manager, metrics, provider
 
 
@@ -347,9 +356,9 @@ async def test_latency_spike_beyond_the_attempt_timeout_is_an_operation_timeout(
         assert change["errors"] == {(op, MOCK, "OperationTimeoutError"): 1}
         # The latency came before the engine acted: nothing happened.
         provider.faults.latency(op, None)
-        await scenario.check_not_done(manager)
-        result = await scenario.perform(manager)
-        await scenario.check_done(manager, result)
+        await scenario.check_not_done(scenario.relaxed)
+        result = await scenario.perform(scenario.relaxed)
+        await scenario.check_done(scenario.relaxed, result)
 
 
 @pytest.mark.parametrize("scenario_type", SCENARIOS, ids=OPERATIONS)
@@ -357,7 +366,7 @@ async def test_latency_below_the_attempt_timeout_is_harmless(
     scenario_type: type[Scenario],
 ) -> None:
     scenario, manager, metrics, provider = await prepared(
-        scenario_type, attempt_timeout=timedelta(seconds=LATENCY_ATTEMPT_TIMEOUT)
+        scenario_type, attempt_timeout=timedelta(seconds=HARMLESS_ATTEMPT_TIMEOUT)
     )
     op = scenario.operation
     async with manager:
@@ -388,7 +397,7 @@ async def test_a_lost_start_response_of_an_execution_that_already_ended_is_alrea
     async with manager:
         await manager.create_workflow(spec("wf", PASS))
         provider.faults.drop_response("start_execution", times=1)
-        provider.faults.latency("start_execution", 0.01)  # the execution ends meanwhile
+        provider.faults.latency("start_execution", 0.1)  # the execution ends meanwhile
 
         with pytest.raises(ExecutionAlreadyExistsError, match="closed"):
             await manager.start_execution("wf", named("run-1"))

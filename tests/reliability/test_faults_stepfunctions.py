@@ -52,8 +52,11 @@ FAULTS_PER_CALL = 2
 FAULT_KINDS = ("throttle", "unavailable", "connection", "drop")
 LATENCY_ATTEMPT_TIMEOUT = 0.25
 """Seconds: CallPolicy.attempt_timeout in the latency tests (moto answers in ~5-20 ms)."""
-LATENCY_SPIKE = 1.0
-LATENCY_HARMLESS = 0.02
+LATENCY_SPIKE = 5.0
+"""Seconds slept before sending; the attempt is cancelled at LATENCY_ATTEMPT_TIMEOUT."""
+LATENCY_HARMLESS = 0.05
+HARMLESS_ATTEMPT_TIMEOUT = 2.0
+"""Seconds: CallPolicy.attempt_timeout with LATENCY_HARMLESS (margin for busy CI)."""
 ACCOUNT = "123456789012"
 RUNNING: dict[str, Any] = {
     "StartAt": "Hold",
@@ -85,6 +88,9 @@ class Scenario:
     operation: ClassVar[str]
     api: ClassVar[str]
     """The Step Functions API the faults hit."""
+
+    relaxed: Manager
+    """A Manager with the default policy, for setup and recovery."""
 
     def __init__(self, provider: StepFunctionsProvider) -> None:
         self.provider = provider
@@ -224,7 +230,10 @@ async def prepared(
         provider, call_policy=no_sleep_policy(max_attempts=MAX_ATTEMPTS, **policy)
     )
     scenario = scenario_type(provider)
-    await scenario.setup(manager)
+    # Setup and recovery go through a Manager with the default policy, so a
+    # tight attempt timeout only ever applies to the call under test.
+    scenario.relaxed = manager_for(provider)[0]
+    await scenario.setup(scenario.relaxed)
     return scenario, manager, metrics
 
 
@@ -316,9 +325,9 @@ async def test_latency_spike_beyond_the_attempt_timeout_is_an_operation_timeout(
     assert change["attempts"][(op, SFN)] == 1, "a timed-out attempt is not retried"
     assert change["errors"] == {(op, SFN, "OperationTimeoutError"): 1}
     fault.remove(provider)
-    await scenario.check_not_done(manager)  # cancelled before the request was sent
-    result = await scenario.perform(manager)
-    await scenario.check_done(manager, result)
+    await scenario.check_not_done(scenario.relaxed)  # cancelled before the request was sent
+    result = await scenario.perform(scenario.relaxed)
+    await scenario.check_done(scenario.relaxed, result)
     await scenario.cleanup()
 
 
@@ -327,7 +336,7 @@ async def test_latency_below_the_attempt_timeout_is_harmless(
     provider: StepFunctionsProvider, scenario_type: type[Scenario]
 ) -> None:
     scenario, manager, metrics = await prepared(
-        provider, scenario_type, attempt_timeout=timedelta(seconds=LATENCY_ATTEMPT_TIMEOUT)
+        provider, scenario_type, attempt_timeout=timedelta(seconds=HARMLESS_ATTEMPT_TIMEOUT)
     )
     op = scenario.operation
     BotoFault("latency", scenario.api, delay=LATENCY_HARMLESS).install(provider)
