@@ -516,7 +516,7 @@ async def test_dropped_response_performs_the_operation_then_raises(
     # the execution exists; retrying the same start returns it (idempotent)
     retried = await provider.start_execution("wf", ExecutionInput(execution_name="lost"))
     assert retried.execution_id == "mock:wf:lost"
-    assert retried.message == "already running"
+    assert retried.message == "started by an earlier attempt whose answer was lost"
 
 
 async def test_latency_fault_adds_real_time(make_provider: Any, make_spec: Any) -> None:

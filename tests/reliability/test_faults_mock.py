@@ -382,16 +382,11 @@ async def test_latency_below_the_attempt_timeout_is_harmless(
         await scenario.check_done(manager, result)
 
 
-async def test_a_lost_start_response_of_an_execution_that_already_ended_is_already_exists() -> None:
-    """Finding, pinned: exactly once holds, but the caller is told the start failed.
-
-    The start's response is lost; by the time the Manager retries (same name)
-    the quick execution has ended, so the engine answers "already exists,
-    closed" - as Step Functions does. No second execution is created; the
-    caller gets ExecutionAlreadyExistsError although *its* execution ran.
-    (ExecutionAlreadyExistsError carries no execution id the Manager could use
-    to resolve this; see the closing note of issue 5.)
-    """
+async def test_a_lost_start_response_of_an_execution_that_already_ended_returns_it() -> None:
+    """The start's response is lost; by the time the Manager retries (same name)
+    the quick execution has ended. The retry gets that execution back (as the
+    Step Functions adapter does): one execution, and the caller learns its id.
+    A deliberate second start of a closed execution is still refused."""
     provider, _, _ = mock_provider()
     manager, metrics = manager_for(provider)
     async with manager:
@@ -399,13 +394,15 @@ async def test_a_lost_start_response_of_an_execution_that_already_ended_is_alrea
         provider.faults.drop_response("start_execution", times=1)
         provider.faults.latency("start_execution", 0.1)  # the execution ends meanwhile
 
-        with pytest.raises(ExecutionAlreadyExistsError, match="closed"):
-            await manager.start_execution("wf", named("run-1"))
+        result = await manager.start_execution("wf", named("run-1"))
+        provider.faults.latency("start_execution", None)
 
         executions = await executions_of(provider, "wf")
-    assert [s.state for s in executions] == [ExecutionState.SUCCEEDED], "it ran, once"
+        assert [s.execution_id for s in executions] == [result.execution_id]
+        assert [s.state for s in executions] == [ExecutionState.SUCCEEDED], "it ran, once"
+        with pytest.raises(ExecutionAlreadyExistsError, match="closed"):
+            await manager.start_execution("wf", named("run-1"))
     assert metrics.retries[("start_execution", MOCK)] == 1
-    assert metrics.errors == {("start_execution", MOCK, "ExecutionAlreadyExistsError"): 1}
 
 
 async def test_a_mixed_storm_on_every_operation_still_gives_one_execution_each() -> None:

@@ -129,6 +129,10 @@ class MockProvider:
         # Redrives whose answer was lost (execution id -> its redrive count):
         # the retry gets that redrive back, as a Step Functions client token.
         self._unanswered_redrives: dict[str, int] = {}
+        # Starts whose answer was lost (execution id -> canonical input): a
+        # retry with the same name and input gets that execution back even if
+        # it has ended meanwhile, as the Step Functions adapter does.
+        self._unanswered_starts: dict[str, str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.faults = Faults()
@@ -302,7 +306,13 @@ class MockProvider:
         """Start an execution, idempotently on ``execution_name`` (as Step Functions)."""
         await self._enter("start_execution")
         result = self._start(workflow_id, execution_input)
-        self.faults.after("start_execution")
+        try:
+            self.faults.after("start_execution")
+        except TransientError:
+            record = self._executions[result.execution_id]
+            self._unanswered_starts[result.execution_id] = _canonical(record.input_value)
+            raise
+        self._unanswered_starts.pop(result.execution_id, None)
         return result
 
     def _start(self, workflow_id: str, execution_input: ExecutionInput) -> ExecutionResult:
@@ -320,6 +330,9 @@ class MockProvider:
         execution_id = f"mock:{workflow_id}:{name}"
         existing = self._executions.get(execution_id)
         if existing is not None:
+            lost = self._unanswered_starts.get(execution_id) == _canonical(input_value)
+            if lost:
+                return self._result(existing, "started by an earlier attempt whose answer was lost")
             if existing.state.is_terminal:
                 raise ExecutionAlreadyExistsError(name, "that execution is closed")
             if _canonical(existing.input_value) != _canonical(input_value):
