@@ -14,11 +14,11 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import attrs
+from anyio.abc import AsyncResource
 
 from landlord_workflow.errors import (
     ExecutionFailedError,
@@ -62,7 +62,7 @@ _WRITE_OPERATIONS = frozenset(
 )
 
 
-class Manager:
+class Manager(AsyncResource):
     """Create, start, watch, stop and delete workflows on registered providers.
 
     ``registry`` holds the providers (a new empty one by default; reach it as
@@ -115,17 +115,6 @@ class Manager:
             poll_policy=config.poll_policy,
             hooks=hooks,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close every registered provider (idempotent)."""

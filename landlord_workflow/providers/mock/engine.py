@@ -8,8 +8,9 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
-from types import TracebackType
 from typing import Any, Self
+
+from anyio.abc import AsyncResource
 
 from landlord_workflow.asl import name_problem
 from landlord_workflow.errors import (
@@ -71,7 +72,7 @@ def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class MockProvider:
+class MockProvider(AsyncResource):
     """Runs Amazon States Language workflows in memory, on the event loop.
 
     Each execution is an asyncio task that walks the ASL subset documented
@@ -169,14 +170,6 @@ class MockProvider:
     async def __aenter__(self) -> Self:
         self._check_open()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Cancel every simulation, wait for them, end watchers. Idempotent."""

@@ -42,11 +42,11 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, cast
 
 import anyio
 import anyio.to_thread
+from anyio.abc import AsyncResource
 
 try:
     import aioboto3
@@ -159,7 +159,7 @@ def _bounded_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
         cache.popitem(last=False)
 
 
-class StepFunctionsProvider:
+class StepFunctionsProvider(AsyncResource):
     """The :class:`~landlord_workflow.Provider` for AWS Step Functions (name ``"step-functions"``).
 
     Parameters (keyword-only):
@@ -273,14 +273,6 @@ class StepFunctionsProvider:
     async def __aenter__(self) -> Self:
         await self._ensure_client()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         """Close the client. Idempotent; every later call raises ``ProviderError``."""
