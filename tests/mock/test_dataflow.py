@@ -346,6 +346,17 @@ async def test_fail_state_reports_error_and_cause_from_paths_and_intrinsics(run:
     assert status.output is None
 
 
+async def test_fail_error_path_that_selects_a_non_string_fails_with_states_runtime(
+    run: Any,
+) -> None:
+    definition = {"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.code"}}}
+    status = await run(definition, {"code": 42})
+    assert status.state is ExecutionState.FAILED
+    assert status.error is not None
+    assert (status.error.code, status.error.failed_at) == ("States.Runtime", "F")
+    assert "ErrorPath must resolve to a string" in (status.error.cause or "")
+
+
 # ------------------------------------------------------------- retry/catch
 
 

@@ -214,9 +214,9 @@ class Interpreter:
             error = state.error
             cause = state.cause
             if state.error_path is not None:
-                error = _as_text(state.error_path(raw, context))
+                error = _path_text(state.error_path(raw, context), "ErrorPath", state.name)
             if state.cause_path is not None:
-                cause = _as_text(state.cause_path(raw, context))
+                cause = _path_text(state.cause_path(raw, context), "CausePath", state.name)
             raise RunFailedError(error or "States.Failed", cause, state.name)
 
         # InputPath null means the state sees {} (the raw input still feeds ResultPath).
@@ -367,5 +367,13 @@ def _copy_json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+def _path_text(value: Any, field: str, state: str) -> str:
+    """AWS: a Fail state's ErrorPath/CausePath must select a string."""
+    if isinstance(value, str):
+        return value
+    raise RunFailedError(
+        "States.Runtime",
+        f"An error occurred while executing the state '{state}'. "
+        f"The {field} must resolve to a string, got {type(value).__name__}.",
+        state,
+    )
