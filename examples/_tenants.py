@@ -118,13 +118,21 @@ def progress_line(event: ExecutionEvent, origin: datetime) -> str | None:
 
 
 async def follow(
-    manager: Manager, execution_id: str, *, since: int = 0, interval: float = 0.05
+    manager: Manager,
+    execution_id: str,
+    *,
+    since: int = 0,
+    interval: float = 0.05,
+    max_interval: float = 2.0,
 ) -> ExecutionStatus:
     """Print each state's progress as it happens; return the final status (with history).
 
     Polls ``get_execution_status(include_history=True)`` and prints the events
     after the first ``since`` (pass the previous history's length after a
-    redrive to print only what is new).
+    redrive to print only what is new). Reading history costs an API call per
+    page on Step Functions, so the interval grows by half each poll up to
+    ``max_interval``; a service that only needs the outcome should use
+    ``Manager.wait_for_completion``, which never reads history.
     """
     seen = since
     while True:
@@ -137,6 +145,7 @@ async def follow(
         if status.state.is_terminal:
             return status
         await asyncio.sleep(interval)
+        interval = min(interval * 1.5, max_interval)
 
 
 def timeline(status: ExecutionStatus) -> list[tuple[str, float, float | None, int, str]]:
