@@ -7,20 +7,13 @@ from datetime import timedelta
 import pytest
 
 from landlord_workflow import CallPolicy, PollPolicy
+from landlord_workflow.testing import fast_call_policy, fast_poll_policy
 
 # The local Step Functions engine (moto server) fixtures, as users enable them.
 pytest_plugins = ["landlord_workflow.testing.pytest_plugin"]
 
-FAST_CALLS = CallPolicy(
-    max_attempts=5,
-    initial_backoff=timedelta(0),
-    max_backoff=timedelta(0),
-    jitter=False,
-    attempt_timeout=timedelta(seconds=5),
-)
-FAST_POLLS = PollPolicy(
-    initial_interval=timedelta(milliseconds=1), max_interval=timedelta(milliseconds=5), jitter=False
-)
+FAST_CALLS = fast_call_policy(attempt_timeout=timedelta(seconds=5))
+FAST_POLLS = fast_poll_policy()
 
 
 @pytest.fixture

@@ -49,16 +49,8 @@ from test_user_code import (  # noqa: E402
     test_provision_survives_a_throttled_engine,
 )
 
-from landlord_workflow.testing.pytest_plugin import (  # noqa: E402
-    local_stepfunctions,
-    stepfunctions_engine,
-    stepfunctions_provider,
-)
-
+# The moto fixtures those tests use come from the suite-wide plugin (tests/conftest.py).
 __all__ = [
-    "local_stepfunctions",
-    "stepfunctions_engine",
-    "stepfunctions_provider",
     "test_provision_on_a_local_step_functions_engine",
     "test_provision_reports_where_it_failed",
     "test_provision_survives_a_throttled_engine",

@@ -29,6 +29,7 @@ from landlord_workflow import (
 )
 from landlord_workflow.provider import Provider
 from landlord_workflow.providers.mock import MockProvider, TaskFailure
+from landlord_workflow.testing import fast_call_policy
 
 MOCK = "mock"
 SFN = "step-functions"
@@ -67,17 +68,8 @@ FLAKY: dict[str, Any] = {
 """Mock only: the ``flaky`` task fails while :class:`Flaky` has failures left."""
 
 
-def no_sleep_policy(
-    *, max_attempts: int = 5, attempt_timeout: timedelta | None = timedelta(seconds=10)
-) -> CallPolicy:
-    """Retries without backoff sleeps (the number of attempts is what matters here)."""
-    return CallPolicy(
-        max_attempts=max_attempts,
-        initial_backoff=timedelta(0),
-        max_backoff=timedelta(0),
-        jitter=False,
-        attempt_timeout=attempt_timeout,
-    )
+no_sleep_policy = fast_call_policy
+"""Retries without backoff sleeps (the number of attempts is what matters here)."""
 
 
 FAST_POLLS = PollPolicy(

@@ -3,7 +3,8 @@
 The moto server is started by the tests themselves (session scope, 127.0.0.1,
 OS-chosen port, ``MOTO_PORT`` set, ASL execution enabled before anything is
 created) through the public fixtures in
-:mod:`landlord_workflow.testing.pytest_plugin`, and reset before each test.
+:mod:`landlord_workflow.testing.pytest_plugin` (enabled suite-wide by
+``tests/conftest.py``), and reset before each test.
 Credentials are fake; ``~/.aws`` is never read.
 """
 
@@ -18,11 +19,6 @@ import pytest_asyncio
 
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 from landlord_workflow.testing.moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
-from landlord_workflow.testing.pytest_plugin import (  # noqa: F401 - fixtures
-    local_stepfunctions,
-    stepfunctions_engine,
-    stepfunctions_provider,
-)
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
