@@ -355,7 +355,7 @@ def _engine_calls(provider: Any) -> int:
     if isinstance(provider, MockProvider):
         return sum(provider.faults.calls(op) for op in ENGINE_OPERATIONS)
     # Step Functions opens its client lazily, on the first call that needs the engine.
-    return 0 if provider._client is None else 1
+    return 0 if provider._sfn.client is None else 1
 
 
 def _provider(provider_type: str) -> Any:

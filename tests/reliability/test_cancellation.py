@@ -425,8 +425,8 @@ async def test_a_cancelled_first_call_of_a_fresh_provider_leaves_no_client(
         with anyio.move_on_after(deadline):
             await manager.create_workflow(spec("wf", PASS, SFN))
         await manager.aclose()
-        assert provider._client is None  # internals: nothing left open
-        assert provider._stack is None
+        assert provider._sfn.client is None  # internals: nothing left open
+        assert provider._sfn._stack is None
         await settle()
         assert other_tasks() == set()
         gc.collect()

@@ -5,7 +5,9 @@ by ``async with provider`` (or lazily by the first call) inside an
 :class:`contextlib.AsyncExitStack` and closed by :meth:`aclose`; a closed
 provider refuses every call with :class:`~landlord_workflow.ProviderError`.
 botocore's own retries are off: the Manager's ``CallPolicy`` is the single
-retry layer, so every attempt is counted and visible.
+retry layer, so every attempt is counted and visible. The client's lifecycle
+lives in :mod:`.client`, the memory of in-doubt starts and redrives in
+:mod:`.ledger`.
 
 API calls per method (IAM actions in brackets):
 
@@ -35,29 +37,22 @@ API calls per method (IAM actions in brackets):
 from __future__ import annotations
 
 import logging
-import secrets
-import time
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any, Self
 
-import anyio
-import anyio.to_thread
 from anyio.abc import AsyncResource
 
 try:
-    import aioboto3
-    from aiobotocore.config import AioConfig
     from botocore.exceptions import ClientError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "StepFunctionsProvider needs aioboto3: pip install 'landlord-workflow[aws]'"
     ) from exc
 
-from landlord_workflow import __version__
 from landlord_workflow.asl import name_problem
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -73,12 +68,14 @@ from landlord_workflow.providers.stepfunctions.arns import (
     partition_for_region,
     state_machine_arn,
 )
+from landlord_workflow.providers.stepfunctions.client import SFNClientLifecycle
 from landlord_workflow.providers.stepfunctions.errors import (
     ErrorContext,
     client_error_code,
     http_status,
     translate_errors,
 )
+from landlord_workflow.providers.stepfunctions.ledger import StartLedger, bounded_put
 from landlord_workflow.providers.stepfunctions.mapping import (
     PROVIDER_NAME,
     STOP_ERROR_CODE,
@@ -126,37 +123,6 @@ FAILED_AT_PAGE_SIZE = 100
 _MAX_HISTORY_PAGES = 100  # 25,000 events is the engine's limit: 25 pages.
 _LIST_PAGE_SIZE = 1000
 _MAX_CAUSE_CHARS = 32_768
-_REMEMBERED = 4096  # bounded memory for recent starts, redrive tokens, failed_at
-_REDRIVE_TOKEN_REUSE_SECONDS = 300.0
-
-
-_PRELOADED_SERVICE_FILES = ("service-2", "endpoint-rule-set-1", "paginators-1")
-_PRELOADED_DATA_FILES = ("endpoints", "partitions", "sdk-default-configuration", "_retry")
-
-
-def _preload_models(session: Any) -> None:
-    """Read botocore's JSON models for Step Functions into the session's cache.
-
-    Client creation reads them synchronously (~0.1 s, once per session); run
-    in a worker thread first, the event loop is not blocked by the disk reads
-    and JSON parsing. Best effort: any failure just leaves the work to
-    client creation.
-    """
-    try:
-        loader = session._session.get_component("data_loader")
-        for type_name in _PRELOADED_SERVICE_FILES:
-            loader.load_service_model("stepfunctions", type_name)
-        for name in _PRELOADED_DATA_FILES:
-            loader.load_data(name)
-    except Exception:  # an optimisation, never an error
-        _log.debug("could not preload botocore models", exc_info=True)
-
-
-def _bounded_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    cache[key] = value
-    cache.move_to_end(key)
-    while len(cache) > _REMEMBERED:
-        cache.popitem(last=False)
 
 
 class StepFunctionsProvider(AsyncResource):
@@ -216,27 +182,17 @@ class StepFunctionsProvider(AsyncResource):
         self._region = region
         self._partition = partition_for_region(region)
         self._role_arn = role_arn
-        self._endpoint_url = endpoint_url
-        self._account_id = account_id
-        self._session = session
-        self._config = AioConfig(
-            connect_timeout=connect_timeout.total_seconds(),
-            read_timeout=read_timeout.total_seconds(),
-            retries={"total_max_attempts": 1, "mode": "standard"},
+        self._sfn = SFNClientLifecycle(
+            region=region,
+            endpoint_url=endpoint_url,
+            account_id=account_id,
+            session=session,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
             max_pool_connections=max_pool_connections,
-            user_agent_extra=f"landlord-workflow/{__version__}",
         )
-        self._consistency_window = consistency_window.total_seconds()
-        self._open_lock = anyio.Lock()
-        self._account_lock = anyio.Lock()
-        self._stack: AsyncExitStack | None = None
-        self._client: SFNClient | None = None
-        self._closed = False
-        self._recent_starts: OrderedDict[str, float] = OrderedDict()
+        self._ledger = StartLedger(consistency_window=consistency_window.total_seconds())
         self._failed_at_cache: OrderedDict[tuple[str, int], str | None] = OrderedDict()
-        self._redrive_tokens: OrderedDict[str, tuple[str, float]] = OrderedDict()
-        # execution ARN -> input of a start attempt that got no answer yet
-        self._in_doubt: OrderedDict[str, str] = OrderedDict()
 
     # -- identity and lifecycle ---------------------------------------------
 
@@ -257,17 +213,18 @@ class StepFunctionsProvider(AsyncResource):
         Raises :class:`~landlord_workflow.ProviderError` before the client is
         opened and after :meth:`aclose`.
         """
-        self._check_open()
-        if self._client is None:
+        self._sfn.check_open()
+        client = self._sfn.client
+        if client is None:
             raise ProviderError("StepFunctionsProvider is not open yet: use 'async with provider'")
-        return self._client
+        return client
 
     def __repr__(self) -> str:
         # Never the session: it may hold credentials.
-        state = "closed" if self._closed else ("open" if self._client is not None else "idle")
+        sfn = self._sfn
         return (
-            f"StepFunctionsProvider(region={self._region!r}, endpoint_url={self._endpoint_url!r}, "
-            f"role_arn={self._role_arn!r}, account_id={self._account_id!r}, state={state!r})"
+            f"StepFunctionsProvider(region={self._region!r}, endpoint_url={sfn.endpoint_url!r}, "
+            f"role_arn={self._role_arn!r}, account_id={sfn.account_id!r}, state={sfn.state!r})"
         )
 
     async def __aenter__(self) -> Self:
@@ -276,72 +233,19 @@ class StepFunctionsProvider(AsyncResource):
 
     async def aclose(self) -> None:
         """Close the client. Idempotent; every later call raises ``ProviderError``."""
-        self._closed = True
-        with anyio.CancelScope(shield=True):
-            async with self._open_lock:
-                stack, self._stack, self._client = self._stack, None, None
-                if stack is not None:
-                    await stack.aclose()
+        await self._sfn.aclose()
 
     def _check_open(self) -> None:
-        if self._closed:
-            raise ProviderError("StepFunctionsProvider is closed")
-
-    def _new_session(self) -> Any:
-        if self._session is None:
-            self._session = aioboto3.Session()
-        return self._session
+        self._sfn.check_open()
 
     async def _ensure_client(self) -> SFNClient:
-        self._check_open()
-        if self._client is not None:
-            return self._client
-        async with self._open_lock:
-            self._check_open()
-            if self._client is None:
-                session = self._new_session()
-                await anyio.to_thread.run_sync(_preload_models, session)
-                stack = AsyncExitStack()
-                try:
-                    client = await stack.enter_async_context(
-                        session.client(
-                            "stepfunctions",
-                            region_name=self._region,
-                            endpoint_url=self._endpoint_url,
-                            config=self._config,
-                        )
-                    )
-                except BaseException:
-                    with anyio.CancelScope(shield=True):
-                        await stack.aclose()
-                    raise
-                self._stack = stack
-                self._client = cast("SFNClient", client)
-                _log.debug("opened Step Functions client", extra={"provider": PROVIDER_NAME})
-        return self._client
-
-    async def _account(self) -> str:
-        if self._account_id is not None:
-            return self._account_id
-        async with self._account_lock:
-            if self._account_id is None:
-                context = ErrorContext("GetCallerIdentity")
-                with translate_errors(context):
-                    async with self._new_session().client(
-                        "sts",
-                        region_name=self._region,
-                        endpoint_url=self._endpoint_url,
-                        config=self._config,
-                    ) as sts:
-                        identity = await sts.get_caller_identity()
-                self._account_id = str(identity["Account"])
-            return self._account_id
+        return await self._sfn.ensure()
 
     async def _state_machine_arn(self, workflow_id: str) -> str:
         return state_machine_arn(
             partition=self._partition,
             region=self._region,
-            account_id=await self._account(),
+            account_id=await self._sfn.account(),
             name=workflow_id,
         )
 
@@ -470,8 +374,7 @@ class StepFunctionsProvider(AsyncResource):
         machine = await self._state_machine_arn(workflow_id)
         arn = execution_arn(state_machine=machine, name=name)
         # Until the engine answers, the execution may or may not exist.
-        earlier_attempt_lost = self._in_doubt.get(arn) == payload
-        _bounded_put(self._in_doubt, arn, payload)
+        earlier_attempt_lost = self._ledger.start_in_doubt(arn, payload)
         with self._api("StartExecution", workflow_id=workflow_id, execution_name=name) as context:
             try:
                 started = await client.start_execution(
@@ -479,17 +382,17 @@ class StepFunctionsProvider(AsyncResource):
                 )
             except ClientError as exc:
                 if client_error_code(exc) == "ExecutionAlreadyExists":
-                    self._in_doubt.pop(arn, None)
+                    self._ledger.start_settled(arn)
                     context.execution_id = arn
                     return await self._existing_start(
                         arn, workflow_id, name, payload, exc, ours=earlier_attempt_lost
                     )
                 if (http_status(exc) or 500) < 500:
-                    self._in_doubt.pop(arn, None)  # refused: nothing was created
+                    self._ledger.start_settled(arn)  # refused: nothing was created
                 raise
-        self._in_doubt.pop(arn, None)
+        self._ledger.start_settled(arn)
         arn = started["executionArn"]
-        _bounded_put(self._recent_starts, arn, time.monotonic())
+        self._ledger.started(arn)
         return ExecutionResult(
             execution_id=arn,
             workflow_id=workflow_id,
@@ -508,7 +411,7 @@ class StepFunctionsProvider(AsyncResource):
         *,
         ours: bool,
     ) -> ExecutionResult:
-        _bounded_put(self._recent_starts, arn, time.monotonic())
+        self._ledger.started(arn)
         description = await self._describe(arn, workflow_id)
         status = description["status"]
         if same_input(description.get("input"), payload) and (status == "RUNNING" or ours):
@@ -537,18 +440,13 @@ class StepFunctionsProvider(AsyncResource):
             try:
                 return await client.describe_execution(executionArn=arn)
             except ClientError as exc:
-                if client_error_code(exc) == "ExecutionDoesNotExist" and self._recently_started(
-                    arn
-                ):
+                code = client_error_code(exc)
+                if code == "ExecutionDoesNotExist" and self._ledger.recently_started(arn):
                     raise ProviderUnavailableError(
                         f"execution {arn!r} is not visible yet (DescribeExecution is "
                         "eventually consistent right after a start)"
                     ) from exc
                 raise
-
-    def _recently_started(self, arn: str) -> bool:
-        started = self._recent_starts.get(arn)
-        return started is not None and time.monotonic() - started < self._consistency_window
 
     async def get_execution_status(
         self, execution_id: str, *, include_history: bool = False
@@ -630,7 +528,7 @@ class StepFunctionsProvider(AsyncResource):
             )
             return None
         failed_at = failing_state(page["events"])
-        _bounded_put(self._failed_at_cache, key, failed_at)
+        bounded_put(self._failed_at_cache, key, failed_at)
         return failed_at
 
     async def stop_execution(self, execution_id: str, reason: str) -> None:
@@ -650,7 +548,7 @@ class StepFunctionsProvider(AsyncResource):
                 )
             except ClientError as exc:
                 code = client_error_code(exc)
-                if code == "ExecutionDoesNotExist" and self._recently_started(execution_id):
+                if code == "ExecutionDoesNotExist" and self._ledger.recently_started(execution_id):
                     raise ProviderUnavailableError(
                         f"execution {execution_id!r} is not visible yet"
                     ) from exc
@@ -691,19 +589,12 @@ class StepFunctionsProvider(AsyncResource):
         if parsed is None:
             raise ExecutionNotFoundError(execution_id)
         client = await self._ensure_client()
-        now = time.monotonic()
-        remembered = self._redrive_tokens.get(execution_id)
-        if remembered is not None and now - remembered[1] < _REDRIVE_TOKEN_REUSE_SECONDS:
-            token = remembered[0]
-        else:
-            token = secrets.token_hex(32)
-            _bounded_put(self._redrive_tokens, execution_id, (token, now))
+        token = self._ledger.redrive_token(execution_id)
         with self._api(
             "RedriveExecution", workflow_id=parsed.state_machine_name, execution_id=execution_id
         ):
             redriven = await client.redrive_execution(executionArn=execution_id, clientToken=token)
-        self._redrive_tokens.pop(execution_id, None)
-        _bounded_put(self._recent_starts, execution_id, time.monotonic())
+        self._ledger.redriven(execution_id)
         return ExecutionResult(
             execution_id=execution_id,
             workflow_id=parsed.state_machine_name,
