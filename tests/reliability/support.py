@@ -122,7 +122,7 @@ _OFFLINE_SESSION: list[Any] = []
 def offline_provider(**kwargs: Any) -> Any:
     """A StepFunctionsProvider whose endpoint nobody serves: any request fails loudly.
 
-    It opens its client lazily, so ``provider._client is None`` proves that no
+    It opens its client lazily, so ``provider._sfn.client is None`` proves that no
     call reached the engine.
     """
     import aioboto3
