@@ -14,14 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import ExecutionInput, RetryPolicy, WorkflowSpec
-from landlord_workflow.validation import (
+from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
+from landlord_workflow._validation import (
     MAX_DEFINITION_BYTES,
     MAX_INPUT_BYTES,
     validate_execution_input,
     validate_workflow_spec,
 )
+from landlord_workflow.errors import InvalidSpecError
 
 DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 

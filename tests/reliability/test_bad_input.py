@@ -42,15 +42,15 @@ from landlord_workflow import (
     WorkflowSpec,
     codec,
 )
-from landlord_workflow.providers.mock import MockProvider
-from landlord_workflow.providers.mock.faults import OPERATIONS
-from landlord_workflow.validation import (
+from landlord_workflow._validation import (
     EXECUTION_NAME_PATTERN,
     MAX_DEFINITION_BYTES,
     MAX_INPUT_BYTES,
     MAX_JSON_DEPTH,
     WORKFLOW_ID_PATTERN,
 )
+from landlord_workflow.providers.mock import MockProvider
+from landlord_workflow.providers.mock._faults import OPERATIONS
 
 # -- the numbers this module runs with --------------------------------------------------------
 SPEC_EXAMPLES = 150

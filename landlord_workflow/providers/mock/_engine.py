@@ -12,21 +12,8 @@ from typing import Any, Self
 
 from anyio.abc import AsyncResource
 
-from landlord_workflow.asl import name_problem
-from landlord_workflow.errors import (
-    ExecutionAlreadyExistsError,
-    ExecutionNotFoundError,
-    InvalidSpecError,
-    ProviderError,
-    TransientError,
-    WorkflowNotFoundError,
-)
-from landlord_workflow.providers.mock.clock import Clock, RealClock
-from landlord_workflow.providers.mock.compiler import Machine, compile_machine
-from landlord_workflow.providers.mock.execution import ExecutionRecord
-from landlord_workflow.providers.mock.faults import Faults
-from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
-from landlord_workflow.types import (
+from landlord_workflow._asl.structure import name_problem
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     CreateWorkflowResult,
     ExecutionError,
@@ -36,6 +23,19 @@ from landlord_workflow.types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
+    InvalidSpecError,
+    ProviderError,
+    TransientError,
+    WorkflowNotFoundError,
+)
+from landlord_workflow.providers.mock._clock import Clock, RealClock
+from landlord_workflow.providers.mock._execution import ExecutionRecord
+from landlord_workflow.providers.mock._faults import Faults
+from landlord_workflow.providers.mock.compiler import Machine, compile_machine
+from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
 
 __all__ = ["MAX_HISTORY_EVENTS", "MAX_PAYLOAD_BYTES", "MockProvider"]
 

@@ -22,8 +22,8 @@ from datetime import timedelta
 from typing import Final
 
 from landlord_workflow._json import MAX_JSON_DEPTH, check_json, join_path
+from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
 from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import ExecutionInput, RetryPolicy, WorkflowSpec
 
 __all__ = [
     "EXECUTION_NAME_PATTERN",

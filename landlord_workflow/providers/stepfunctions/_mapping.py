@@ -14,9 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from landlord_workflow.asl import name_problem, structure_problems
-from landlord_workflow.errors import InvalidSpecError, ProviderError
-from landlord_workflow.types import (
+from landlord_workflow._asl.structure import name_problem, structure_problems
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,
@@ -24,6 +23,7 @@ from landlord_workflow.types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow.errors import InvalidSpecError, ProviderError
 
 if TYPE_CHECKING:
     from types_aiobotocore_stepfunctions.literals import ExecutionStatusType
