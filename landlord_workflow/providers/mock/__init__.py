@@ -24,12 +24,9 @@ Everything else (``Parallel``, ``Map``, JSONata, heartbeats, ``JitterStrategy``
 state and construct - never run differently from AWS.
 """
 
+from landlord_workflow._limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from landlord_workflow.providers.mock._clock import Clock, RealClock, VirtualClock
-from landlord_workflow.providers.mock._engine import (
-    MAX_HISTORY_EVENTS,
-    MAX_PAYLOAD_BYTES,
-    MockProvider,
-)
+from landlord_workflow.providers.mock._engine import MockProvider
 from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock.interpreter import TaskFailure, TaskHandler
 

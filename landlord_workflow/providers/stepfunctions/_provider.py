@@ -53,7 +53,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "StepFunctionsProvider needs aioboto3: pip install 'landlord-workflow[aws]'"
     ) from exc
 
-from landlord_workflow._asl.structure import name_problem
+from landlord_workflow._limits import name_problem
 from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionInput,
