@@ -11,9 +11,12 @@ observed outcome with a recorded one therefore takes two steps:
    :data:`GLOBAL_NORMALIZE` (region, partition, ISO-8601 timestamps), plus
    the key rule for keys containing ``timestamp``;
 2. match, where every placeholder token ``<name>`` / ``<name:1>`` in an
-   expected string stands for any non-empty run of characters, the same run
-   everywhere it occurs within one case. An expected string that is a single
-   token matches any JSON value (compared as its JSON text).
+   expected string stands for any non-empty run of characters. A numbered
+   token (``<uuid:1>``, ``<json-input:2>``: the snapshot library's reference
+   replacements) stands for the same run everywhere within one case; other
+   tokens (``<region>``, ``<request_id>``, ...) match each occurrence on its
+   own. An expected string that is a single token matches any JSON value
+   (compared as its JSON text).
 
 Numbers compare by type and value (``1`` differs from ``1.0``, ``true`` from
 ``1``); object key order is ignored. Pure Python, standard library only.
@@ -36,10 +39,13 @@ __all__ = [
     "PLACEHOLDER",
     "REGION",
     "ROLE_ARN",
+    "VALIDATE_DIR",
     "Case",
     "InvalidDefinitionCase",
+    "ValidationCase",
     "load_cases",
     "load_invalid_definitions",
+    "load_validations",
     "matches",
     "normalize",
 ]
@@ -47,6 +53,7 @@ __all__ = [
 HERE = Path(__file__).parent
 CASES_DIR = HERE / "cases"
 INVALID_DIR = HERE / "invalid"
+VALIDATE_DIR = HERE / "validate"
 
 ACCOUNT_ID = "111111111111"
 """Account id used in definitions (LocalStack's snapshots show every account id as this)."""
@@ -57,6 +64,7 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/sfn-role"
 
 PLACEHOLDER = re.compile(r"<[A-Za-z][A-Za-z0-9_.:+\-]*>")
 """A placeholder token as written by the snapshot transformers."""
+_REFERENCE = re.compile(r"<[^<>]+:\d+>")
 
 _ISO8601 = (
     r"(?:[1-9]\d{3}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)"
@@ -111,6 +119,20 @@ class InvalidDefinitionCase:
     source: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ValidationCase:
+    """A definition and AWS's ValidateStateMachineDefinition answer for it."""
+
+    id: str
+    file: str
+    node: str
+    definition: Any
+    type: str
+    expected_result: str
+    expected_diagnostics: Sequence[Mapping[str, Any]]
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+
 def _read(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
@@ -154,6 +176,27 @@ def load_invalid_definitions(directory: Path = INVALID_DIR) -> list[InvalidDefin
                     definition=raw["definition"],
                     expected_error_code=raw["expected_error_code"],
                     expected_error_message=raw["expected_error_message"],
+                    source=data["source"],
+                )
+            )
+    return cases
+
+
+def load_validations(directory: Path = VALIDATE_DIR) -> list[ValidationCase]:
+    """Every ValidateStateMachineDefinition answer of every ``validate/*.json`` file."""
+    cases = []
+    for path in sorted(directory.glob("*.json")):
+        data = _read(path)
+        for raw in data["cases"]:
+            cases.append(
+                ValidationCase(
+                    id=raw["id"],
+                    file=path.name,
+                    node=raw["node"],
+                    definition=raw["definition"],
+                    type=raw["type"],
+                    expected_result=raw["expected_result"],
+                    expected_diagnostics=raw["expected_diagnostics"],
                     source=data["source"],
                 )
             )
@@ -233,7 +276,9 @@ class _Matcher:
         for found in PLACEHOLDER.finditer(expected):
             pattern.append(re.escape(expected[pos : found.start()]))
             token = found.group(0)
-            if token in self.bindings:
+            if not _REFERENCE.fullmatch(token):
+                pattern.append("(?:.+?)")
+            elif token in self.bindings:
                 pattern.append(re.escape(self.bindings[token]))
             elif token in groups:
                 pattern.append(f"(?P={groups[token]})")
