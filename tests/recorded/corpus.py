@@ -96,6 +96,8 @@ class Case:
     expected: Mapping[str, Any]
     template: str | None = None
     execution_name: str | None = None
+    clock_start: str | None = None
+    """Where set, the engine clock must start at this instant (ISO 8601, UTC)."""
     handlers: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
     source: Mapping[str, Any] = field(default_factory=dict)
@@ -154,6 +156,7 @@ def load_cases(directory: Path = CASES_DIR) -> list[Case]:
                     expected=raw["expected"],
                     template=raw.get("template"),
                     execution_name=raw.get("execution_name"),
+                    clock_start=raw.get("clock_start"),
                     handlers=raw.get("handlers", {}),
                     notes=raw.get("notes", ""),
                     source=data["source"],
