@@ -231,3 +231,10 @@ def test_states_compare_in_order_unless_the_case_says_multiset() -> None:
     assert matches({**expected, "states_order": "multiset"}, swapped) == []
     ignoring = {**expected, "states_ignore": ["Inner"]}
     assert matches(ignoring, {"status": "SUCCEEDED", "states": ["A", "Inner", "B"]}) == []
+
+
+def test_key_order_is_compared_only_when_asked() -> None:
+    expected = {"status": "SUCCEEDED", "output": {"b": 1, "a": 2}}
+    observed = {"status": "SUCCEEDED", "output": {"a": 2, "b": 1}}
+    assert matches(expected, observed) == []
+    assert [d.split(":")[0] for d in matches(expected, observed, key_order=True)] == ["output"]
