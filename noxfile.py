@@ -29,8 +29,11 @@ def group(name: str) -> list[str]:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite (mock engine, Step Functions on a local moto server, docs, examples)."""
-    session.install(".[aws]", *group("test"), *group("examples"))
+    """The whole test suite (mock engine, Step Functions on a local moto server, docs, examples).
+
+    The docs group is installed too: a test builds the site to check what readers see.
+    """
+    session.install(".[aws]", *group("test"), *group("examples"), *group("docs"))
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": ""})

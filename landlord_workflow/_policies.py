@@ -1,13 +1,13 @@
 """Call and poll policies, the one backoff computation, and the call runner.
 
-:class:`CallPolicy` governs every provider call the Manager makes: a
-per-attempt timeout, retries of :class:`~landlord_workflow.TransientError`
+[`CallPolicy`][landlord_workflow.CallPolicy] governs every provider call the Manager makes: a
+per-attempt timeout, retries of [`TransientError`][landlord_workflow.errors.TransientError]
 with capped exponential backoff and jitter, and an optional deadline for the
-whole call. :class:`PollPolicy` paces waiting when a provider cannot push
+whole call. [`PollPolicy`][landlord_workflow.PollPolicy] paces waiting when a provider cannot push
 status changes. Both speak the vocabulary of the seed's
-:class:`~landlord_workflow.RetryPolicy` (``initial_interval``,
+[`RetryPolicy`][landlord_workflow.RetryPolicy] (``initial_interval``,
 ``max_interval``, ``backoff_rate``), and all three compute their waits with
-:func:`backoff_seconds`.
+`backoff_seconds`.
 
 tenacity drives retries but is an implementation detail: imported under a
 private alias, no tenacity type in a public signature. The first attempt
@@ -34,7 +34,8 @@ from landlord_workflow.errors import InvalidSpecError, OperationTimeoutError, Tr
 T = TypeVar("T")
 
 _testing = {"no_backoff": False}
-"""Switched by :func:`landlord_workflow.testing.no_backoff`; never by users directly."""
+"""Switched by [`landlord_workflow.testing.no_backoff`][landlord_workflow.testing.no_backoff]; never
+by users directly."""
 
 
 def backoff_seconds(initial: float, rate: float, cap: float, retry: int) -> float:
@@ -63,9 +64,9 @@ def check_timeout(name: str, value: object) -> float | None:
     """``value`` (a ``timedelta`` or ``None``) in seconds, refusing anything else.
 
     The one rule for every duration argument of the library: durations are
-    :class:`~datetime.timedelta` (a number is a :class:`TypeError` naming
+    `timedelta` (a number is a `TypeError` naming
     the parameter), ``None`` disables, a negative one is an
-    :class:`~landlord_workflow.InvalidSpecError` naming the parameter.
+    [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] naming the parameter.
     """
     if value is None:
         return None

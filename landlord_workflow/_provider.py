@@ -11,7 +11,8 @@ Rules every provider follows (the conformance suite in
 
 * Engine exceptions are mapped onto `landlord_workflow.errors` and
   chained (``raise ... from exc``). Temporary conditions (throttling,
-  unavailability, connection trouble) are :class:`TransientError` subclasses
+  unavailability, connection trouble) are
+  [`TransientError`][landlord_workflow.errors.TransientError] subclasses
   so the Manager retries them; everything permanent is not.
 * Providers do not retry on their own: the Manager's ``CallPolicy`` is the
   single retry layer, so attempts are counted and visible.
@@ -57,7 +58,8 @@ class Provider(Protocol):
     async def validate(self, spec: WorkflowSpec) -> None:
         """Check ``spec.definition`` against the engine's rules, locally.
 
-        Raise :class:`InvalidSpecError` listing every problem. Must not create
+        Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem.
+        Must not create
         anything and should not call the engine (keep it fast).
         """
         ...
@@ -90,7 +92,8 @@ class Provider(Protocol):
         execution with that name, or different input, raises
         `ExecutionAlreadyExistsError` (its ``execution_id`` names the existing
         execution). Without a name, generate a valid
-        unique one. Unknown workflow: :class:`WorkflowNotFoundError`.
+        unique one. Unknown workflow:
+        [`WorkflowNotFoundError`][landlord_workflow.errors.WorkflowNotFoundError].
         """
         ...
 
@@ -102,7 +105,7 @@ class Provider(Protocol):
         Terminal states never change. ``output`` only on success; ``error``
         (with ``failed_at`` where known) otherwise. ``include_history=False``
         must be cheap: no history API call. Unknown execution:
-        :class:`ExecutionNotFoundError`.
+        [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
         """
         ...
 
@@ -110,7 +113,7 @@ class Provider(Protocol):
         """Stop a running execution; it ends ``cancelled``.
 
         Idempotent; stopping a terminal execution changes nothing. Unknown
-        execution: :class:`ExecutionNotFoundError`.
+        execution: [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
         """
         ...
 
@@ -140,7 +143,7 @@ class SupportsRedrive(Protocol):
         """Resume a failed, timed-out or cancelled execution at the state
         that did not complete, without re-running states that succeeded.
         The execution keeps its id. A succeeded or running execution raises
-        :class:`ProviderError` (not redrivable)."""
+        [`ProviderError`][landlord_workflow.errors.ProviderError] (not redrivable)."""
         ...
 
 

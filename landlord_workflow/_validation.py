@@ -1,8 +1,8 @@
 """Structural validation of workflow specs and execution inputs.
 
-:func:`validate_workflow_spec` and :func:`validate_execution_input` check
+`validate_workflow_spec` and `validate_execution_input` check
 every field, collect every problem and raise one
-:class:`~landlord_workflow.errors.InvalidSpecError` whose ``problems`` are
+[`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] whose ``problems`` are
 ``(field, message)`` pairs (``"workflow_id"``, ``"retry_policy.backoff_rate"``,
 ``"tags.team"``, ``"definition.States.A.Seconds"``). ``attrs`` does not check
 types at runtime, so each check copes with any value (a number for a name, a
@@ -53,7 +53,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def validate_workflow_spec(spec: WorkflowSpec) -> None:
     """Check ``spec`` against the rules every engine shares.
 
-    Raises :class:`InvalidSpecError` listing every problem found.
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem
+    found.
     """
     value: object = spec  # attrs does not check types; neither do callers
     if not isinstance(value, WorkflowSpec):
@@ -104,7 +105,8 @@ def with_shared_rules(
 def validate_execution_input(execution_input: ExecutionInput) -> None:
     """Check an execution's input, name and tags.
 
-    Raises :class:`InvalidSpecError` listing every problem found.
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem
+    found.
     """
     value: object = execution_input
     if not isinstance(value, ExecutionInput):
@@ -151,7 +153,8 @@ def _text(low: int, high: int) -> Check:
 
 
 def validate_workflow_id(workflow_id: object) -> None:
-    """Raise :class:`InvalidSpecError` unless ``workflow_id`` is a valid workflow id."""
+    """Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] unless ``workflow_id``
+    is a valid workflow id."""
     problems = _workflow_id(workflow_id, "workflow_id")
     if problems:
         raise InvalidSpecError(problems)

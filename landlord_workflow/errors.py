@@ -1,6 +1,7 @@
 """The exception tree of landlord-workflow.
 
-Every exception the library raises derives from :class:`WorkflowError`.
+Every exception the library raises derives from
+[`WorkflowError`][landlord_workflow.errors.WorkflowError].
 Engine exceptions (botocore, asyncio, ...) never leak: providers map them onto
 this tree and chain the original as ``__cause__``.
 
@@ -128,7 +129,7 @@ class ExecutionAlreadyExistsError(WorkflowError):
 class ExecutionFailedError(WorkflowError):
     """An execution ended in a state other than ``succeeded``.
 
-    ``status`` is the final :class:`~landlord_workflow.ExecutionStatus`.
+    ``status`` is the final [`ExecutionStatus`][landlord_workflow.ExecutionStatus].
     """
 
     def __init__(self, status: ExecutionStatus) -> None:

@@ -14,9 +14,10 @@
     landlord-workflow graph SPEC [EXECUTION_ID]
 
 Every command takes ``--provider``, ``--region``, ``--endpoint-url``,
-``--role-arn`` (they override :meth:`WorkflowConfig.from_env`) and ``--json``
+``--role-arn`` (they override
+[`WorkflowConfig.from_env`][landlord_workflow.WorkflowConfig.from_env]) and ``--json``
 (machine output: the codec's JSON of the result). ``SPEC`` is a JSON file
-holding a :class:`~landlord_workflow.WorkflowSpec`; ``--provider`` overrides
+holding a [`WorkflowSpec`][landlord_workflow.WorkflowSpec]; ``--provider`` overrides
 its ``provider_type``.
 
 Exit codes: ``0`` success (for ``run`` and ``wait``: the execution

@@ -104,7 +104,7 @@ def _literal(value: object) -> str:
 def mermaid(definition: Mapping[str, Any], rows: Sequence[StepRow] = ()) -> str:
     """A ``flowchart TD`` of ``definition``; with ``rows``, states coloured by outcome.
 
-    ``rows`` are the visits of one execution (:func:`~landlord_workflow.cli._live.step_rows`);
+    ``rows`` are the visits of one execution (`step_rows`);
     the last visit of a state decides its colour. States never entered stay
     uncoloured.
     """

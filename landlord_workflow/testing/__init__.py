@@ -1,7 +1,7 @@
 """What users import in their own tests.
 
-* fast policies: :func:`fast_call_policy`, :func:`fast_poll_policy`, and the
-  :func:`no_backoff` switch;
+* fast policies: `fast_call_policy`, `fast_poll_policy`, and the
+  `no_backoff` switch;
 * a local Step Functions engine on moto server (``LocalStepFunctions``, needs
   ``moto[server]`` and the ``aws`` extra);
 * pytest fixtures: add ``pytest_plugins = ["landlord_workflow.testing.pytest_plugin"]``

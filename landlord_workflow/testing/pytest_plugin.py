@@ -7,13 +7,14 @@ Enable them in your ``conftest.py``::
 Fixtures:
 
 ``local_stepfunctions`` (session)
-    A running :class:`~landlord_workflow.testing._moto.LocalStepFunctions`
+    A running `LocalStepFunctions`
     (moto server on 127.0.0.1, OS-chosen port, ``MOTO_PORT`` set, ASL
     execution enabled), shared by the whole session.
 ``stepfunctions_engine``
     The same engine, reset (every resource deleted) before the test.
 ``stepfunctions_provider``
-    An open :class:`~landlord_workflow.providers.stepfunctions.StepFunctionsProvider`
+    An open
+    [`StepFunctionsProvider`][landlord_workflow.providers.stepfunctions.StepFunctionsProvider]
     bound to the reset engine with fake credentials; closed after the test.
     Async tests using it need ``@pytest.mark.asyncio`` (strict mode).
 

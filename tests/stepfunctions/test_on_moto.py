@@ -350,7 +350,7 @@ async def test_create_is_idempotent_and_updates_a_changed_definition_or_role(
     moved = await provider.create_workflow(
         make_spec("wf", FAILING, provider_config={"role_arn": other_role})
     )
-    assert moved.message == "updated role"
+    assert moved.message == "updated role and spec fields", "provider_config is stored too"
     described = await provider.client.describe_state_machine(stateMachineArn=arn)
     assert described["roleArn"] == other_role
 

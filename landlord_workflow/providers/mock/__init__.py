@@ -1,6 +1,6 @@
 """The mock engine: Amazon States Language workflows simulated on asyncio.
 
-:class:`MockProvider` runs each execution as an asyncio task walking this
+`MockProvider` runs each execution as an asyncio task walking this
 subset of the Amazon States Language, with the data flow Step Functions
 applies, so the same definition behaves the same on the mock and on AWS:
 
@@ -11,7 +11,7 @@ applies, so the same definition behaves the same on the mock and on AWS:
   ``Default``), ``Succeed``, ``Fail`` (``Error``/``Cause``,
   ``ErrorPath``/``CausePath``);
 * paths: ``InputPath``, ``Parameters`` (``key.$`` paths, ``$$`` context
-  object, intrinsic functions: see :data:`intrinsics.INTRINSICS`), ``Result``,
+  object, intrinsic functions: see `intrinsics.INTRINSICS`), ``Result``,
   ``ResultSelector``, ``ResultPath`` (incl. ``null``), ``OutputPath``;
 * Task ``Retry`` (``ErrorEquals``, ``IntervalSeconds``, ``MaxAttempts``,
   ``BackoffRate``, ``MaxDelaySeconds``), ``Catch`` (``ResultPath`` gets
@@ -20,7 +20,8 @@ applies, so the same definition behaves the same on the mock and on AWS:
 
 Everything else (``Parallel``, ``Map``, JSONata, heartbeats, ``JitterStrategy``
 ``FULL``, recursive-descent or filter paths, other intrinsics) is refused by
-``validate``/``create_workflow`` with :class:`InvalidSpecError` naming the
+``validate``/``create_workflow`` with
+[`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] naming the
 state and construct - never run differently from AWS.
 """
 

@@ -85,25 +85,25 @@ class MockProvider(AsyncResource):
     """Runs Amazon States Language workflows in memory, on the event loop.
 
     Each execution is an asyncio task that walks the ASL subset documented
-    in :mod:`landlord_workflow.providers.mock` (Pass, Task, Wait, Choice,
+    in `landlord_workflow.providers.mock` (Pass, Task, Wait, Choice,
     Succeed, Fail; JSONPath data flow; Retry/Catch; timeouts), with Step
     Functions' idempotency rules and limits.
 
     ``task_handlers`` maps a Task ``Resource`` string to
     ``async def handler(state_input) -> result``; a handler raising
-    :class:`TaskFailure` fails the task with that error code, any other
+    `TaskFailure` fails the task with that error code, any other
     exception with the exception's class name (as Lambda reports it). A Task
     whose resource has no handler returns its input after
     ``default_task_duration`` of clock time.
 
-    ``clock`` (default :class:`RealClock`) drives all waiting and every
-    timestamp; pass a :class:`VirtualClock` to run hours in milliseconds.
+    ``clock`` (default `RealClock`) drives all waiting and every
+    timestamp; pass a `VirtualClock` to run hours in milliseconds.
     ``retention`` bounds how many finished executions are kept (oldest
     finished evicted first). ``max_payload_bytes`` and ``max_history_events``
     default to the Step Functions limits. ``faults`` injects API failures.
 
-    Use it as an async context manager, or call :meth:`aclose`; a closed
-    provider refuses every call with :class:`ProviderError`.
+    Use it as an async context manager, or call `aclose`; a closed
+    provider refuses every call with [`ProviderError`][landlord_workflow.errors.ProviderError].
     """
 
     def __init__(
@@ -147,7 +147,7 @@ class MockProvider(AsyncResource):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.faults = Faults()
-        """Fault injection for this provider's API calls (see :class:`Faults`)."""
+        """Fault injection for this provider's API calls (see `Faults`)."""
 
     def __repr__(self) -> str:
         return (
@@ -174,7 +174,7 @@ class MockProvider(AsyncResource):
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
+        """Whether `aclose` was called."""
         return self._closed
 
     async def __aenter__(self) -> Self:
@@ -235,7 +235,8 @@ class MockProvider(AsyncResource):
         return compiled[0]
 
     async def validate(self, spec: WorkflowSpec) -> None:
-        """Raise :class:`InvalidSpecError` unless the mock can run ``spec`` exactly."""
+        """Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] unless the mock can
+        run ``spec`` exactly."""
         await self._enter("validate")
         self._compile(spec)
         self.faults.after("validate")

@@ -1,7 +1,7 @@
 """Compile an ASL definition into the mock engine's runnable form.
 
-:func:`compile_machine` checks the engine-neutral structure
-(:func:`landlord_workflow._asl.structure.structure_problems`) and then everything the
+`compile_machine` checks the engine-neutral structure
+(`landlord_workflow._asl.structure.structure_problems`) and then everything the
 mock needs to run the definition exactly as Step Functions would. Anything
 it does not implement (``Parallel``, ``Map``, JSONata, heartbeats, unknown
 fields or intrinsics, ...) is refused with a problem naming the state and
@@ -205,7 +205,8 @@ class Machine:
 
 
 def compile_machine(definition: Mapping[str, Any]) -> Machine:
-    """Compile ``definition`` or raise :class:`InvalidSpecError` listing every problem."""
+    """Compile ``definition`` or raise
+    [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem."""
     problems = structure_problems(definition)
     if problems:
         # Still report what the mock refuses, so one round trip shows everything.

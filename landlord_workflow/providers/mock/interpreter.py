@@ -1,9 +1,9 @@
 """Walk a compiled state machine on the event loop, as Step Functions would.
 
-The :class:`Interpreter` runs one execution from a given state with a given
-input and reports what happens through a :class:`Run` (the engine's record
+The `Interpreter` runs one execution from a given state with a given
+input and reports what happens through a `Run` (the engine's record
 of the execution): states entered and exited, task failures and retries. It
-returns the final output or raises :class:`RunFailedError`.
+returns the final output or raises `RunFailedError`.
 
 Data flow per state, as in the Amazon States Language specification:
 ``InputPath`` -> ``Parameters`` -> (task / ``Result``) -> ``ResultSelector``
@@ -105,7 +105,7 @@ def payload_size(value: Any) -> int:
 
 
 class _ClockTimeout:
-    """Like ``asyncio.timeout`` but on a :class:`Clock` (simulated time works)."""
+    """Like ``asyncio.timeout`` but on a `Clock` (simulated time works)."""
 
     def __init__(self, clock: Clock, seconds: float | None) -> None:
         self._clock = clock

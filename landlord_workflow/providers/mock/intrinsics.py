@@ -2,7 +2,7 @@
 
 ``States.Format``, ``States.StringToJson``, ``States.JsonToString``,
 ``States.Array`` and the array, encoding, hash, JSON-merge, math, split and
-UUID helpers (see :data:`INTRINSICS`). Others (``States.MathRandom``) are
+UUID helpers (see `INTRINSICS`). Others (``States.MathRandom``) are
 refused at validation. Failures raise ``States.IntrinsicFailure``.
 """
 
@@ -348,7 +348,7 @@ def _constant(value: Any) -> Template:
 
 
 def compile_call(text: str) -> Template:
-    """Compile one ``States.Fn(...)`` expression; :class:`PathSyntaxError` if invalid."""
+    """Compile one ``States.Fn(...)`` expression; `PathSyntaxError` if invalid."""
     parser = _IntrinsicParser(text)
     expression = parser.call()
     parser.end()

@@ -3,18 +3,18 @@
 Everything is compiled once, when a workflow is created, so syntax problems
 surface in ``validate`` and running a state does no parsing:
 
-* :func:`compile_path` - a ``Path`` (``InputPath``, ``OutputPath``,
+* `compile_path` - a ``Path`` (``InputPath``, ``OutputPath``,
   ``SecondsPath``, ``.$`` references): ``$``, ``$.a.b``, ``$['a b']``,
   ``$.a[0]``, ``$.a[-1]``, ``$.a[*]``, ``$.a.*``, ``$.a[1:3]``; ``$$.``
   reads the context object. Wildcards and slices select a list.
   Recursive descent (``..``) and filters (``[?(...)]``) are refused.
-* :func:`compile_reference_path` - a ``Reference Path`` (``ResultPath``,
+* `compile_reference_path` - a ``Reference Path`` (``ResultPath``,
   Choice ``Variable``): a single node, no wildcards, no context object.
 
-Payload templates are in :mod:`.templates`, intrinsic functions in
-:mod:`.intrinsics`.
+Payload templates are in `templates`, intrinsic functions in
+`intrinsics`.
 
-Runtime problems raise :class:`StatesError` with the ``States.*`` error code
+Runtime problems raise `StatesError` with the ``States.*`` error code
 Step Functions uses.
 """
 
@@ -66,7 +66,7 @@ _SLICE_RE = re.compile(r"^(-?\d*):(-?\d*)(?::(-?\d+))?$")
 
 
 class Path:
-    """A compiled JSONPath; call :meth:`get` to read it."""
+    """A compiled JSONPath; call `get` to read it."""
 
     __slots__ = ("context", "definite", "segments", "text")
 
@@ -92,7 +92,7 @@ class Path:
         return _walk_all(root, self.segments)
 
     def find(self, data: Any, context: Any = None) -> Any:
-        """Like :meth:`get` but returns a private sentinel when nothing matches."""
+        """Like `get` but returns a private sentinel when nothing matches."""
         root = context if self.context else data
         if self.definite:
             return _walk_definite(root, self.segments)
@@ -100,7 +100,7 @@ class Path:
 
     @staticmethod
     def missing(value: object) -> bool:
-        """Whether :meth:`find` found nothing."""
+        """Whether `find` found nothing."""
         return value is _MISSING
 
 
@@ -141,7 +141,7 @@ def _walk_all(root: Any, segments: Sequence[_Segment]) -> list[Any]:
 
 @lru_cache(maxsize=4096)
 def compile_path(text: str) -> Path:
-    """Compile a JSONPath (``$...`` or ``$$...``); :class:`PathSyntaxError` if invalid."""
+    """Compile a JSONPath (``$...`` or ``$$...``); `PathSyntaxError` if invalid."""
     if not isinstance(text, str) or not text.startswith("$"):
         raise PathSyntaxError(f"{text!r} is not a path: paths start with '$'")
     context = text.startswith("$$")

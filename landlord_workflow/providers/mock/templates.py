@@ -1,7 +1,7 @@
 """``Parameters``/``ResultSelector`` payload templates and ``.$`` expressions.
 
-Keys ending in ``.$`` take a path (:mod:`.paths`) or an intrinsic function
-call (:mod:`.intrinsics`); everything else is copied. Templates compile once
+Keys ending in ``.$`` take a path (`paths`) or an intrinsic function
+call (`intrinsics`); everything else is copied. Templates compile once
 (syntax problems surface in ``validate``) into ``template(data, context)``.
 """
 
@@ -24,7 +24,7 @@ def compile_template(payload: Any) -> Template:
 
     Keys ending in ``.$`` take a path or an intrinsic call whose value
     replaces them (under the key without ``.$``); everything else is copied.
-    Raises :class:`PathSyntaxError` naming the offending key.
+    Raises `PathSyntaxError` naming the offending key.
     """
     if isinstance(payload, Mapping):
         parts: list[tuple[str, Template]] = []

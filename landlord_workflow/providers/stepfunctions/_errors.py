@@ -2,9 +2,9 @@
 
 ``ClientError`` codes follow the table in the Step Functions design notes;
 connection trouble, read/connect timeouts and HTTP 5xx are
-:class:`~landlord_workflow.errors.ProviderUnavailableError`; throttling is
-:class:`~landlord_workflow.errors.ThrottledError`; everything else permanent
-is :class:`~landlord_workflow.errors.ProviderError`. The original exception
+[`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError]; throttling is
+[`ThrottledError`][landlord_workflow.errors.ThrottledError]; everything else permanent
+is [`ProviderError`][landlord_workflow.errors.ProviderError]. The original exception
 is always chained as ``__cause__``. Messages carry the error code and the
 engine's message, never request payloads or credentials.
 """

@@ -2,7 +2,7 @@
 
 Nothing here performs I/O: definitions and inputs are rendered to the exact
 bytes sent, ``DescribeExecution`` answers become
-:class:`~landlord_workflow.ExecutionStatus`, and raw history events are
+[`ExecutionStatus`][landlord_workflow.ExecutionStatus], and raw history events are
 normalised to the engine-neutral event types.
 """
 
@@ -322,7 +322,8 @@ def status_from_description(
     failed_at: str | None = None,
     history: Sequence[ExecutionEvent] = (),
 ) -> ExecutionStatus:
-    """An :class:`ExecutionStatus` from a ``DescribeExecution`` answer."""
+    """An [`ExecutionStatus`][landlord_workflow.ExecutionStatus] from a ``DescribeExecution``
+    answer."""
     state = to_state(description["status"])
     output = None
     if state is ExecutionState.SUCCEEDED:
@@ -348,7 +349,8 @@ def status_from_description(
 
 
 def status_from_list_item(item: ExecutionListItemTypeDef, *, workflow_id: str) -> ExecutionStatus:
-    """A history-less, payload-less :class:`ExecutionStatus` from ``ListExecutions``."""
+    """A history-less, payload-less [`ExecutionStatus`][landlord_workflow.ExecutionStatus] from
+    ``ListExecutions``."""
     stop = item.get("stopDate")
     return ExecutionStatus(
         execution_id=item["executionArn"],

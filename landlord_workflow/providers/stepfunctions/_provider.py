@@ -2,12 +2,10 @@
 
 One provider owns one aioboto3 ``stepfunctions`` client. The client is opened
 by ``async with provider`` (or lazily by the first call) inside an
-:class:`contextlib.AsyncExitStack` and closed by :meth:`aclose`; a closed
-provider refuses every call with :class:`~landlord_workflow.ProviderError`.
-botocore's own retries are off: the Manager's ``CallPolicy`` is the single
-retry layer, so every attempt is counted and visible. The client's lifecycle
-lives in :mod:`.client`, the memory of in-doubt starts and redrives in
-:mod:`.ledger`.
+`contextlib.AsyncExitStack` and closed by ``aclose``; a closed provider
+refuses every call with `ProviderError`. botocore's own retries are off: the
+Manager's ``CallPolicy`` is the single retry layer, so every attempt is
+counted and visible.
 
 API calls per method (IAM actions in brackets):
 
@@ -15,10 +13,15 @@ API calls per method (IAM actions in brackets):
 * ``create_workflow``: CreateStateMachine [states:CreateStateMachine,
   states:TagResource, iam:PassRole], then DescribeStateMachine
   [states:DescribeStateMachine] and, if the definition or role differ,
-  UpdateStateMachine [states:UpdateStateMachine]. The describe also follows a
-  successful create because AWS treats a create with the same definition as
-  idempotent and silently ignores a changed ``roleArn`` (and moto ignores a
-  changed definition).
+  UpdateStateMachine [states:UpdateStateMachine]; then ListTagsForResource
+  [states:ListTagsForResource] and, where the spec's tags differ,
+  TagResource and UntagResource [states:UntagResource]. The describe and the
+  tag check also follow a successful create because AWS treats a create with
+  the same definition as idempotent and silently ignores a changed
+  ``roleArn`` and changed tags (and moto ignores a changed definition).
+* ``get_workflow``: DescribeStateMachine and ListTagsForResource.
+* ``list_workflows``: ListStateMachines [states:ListStateMachines], then
+  ``get_workflow`` for each.
 * ``start_execution``: StartExecution [states:StartExecution]; on
   ``ExecutionAlreadyExists`` DescribeExecution.
 * ``get_execution_status``: one DescribeExecution [states:DescribeExecution];
@@ -30,6 +33,9 @@ API calls per method (IAM actions in brackets):
 * ``delete_workflow``: DeleteStateMachine [states:DeleteStateMachine].
 * ``redrive_execution``: RedriveExecution [states:RedriveExecution].
 * ``list_executions``: ListExecutions [states:ListExecutions].
+* ``send_task_success``, ``send_task_failure``, ``send_task_heartbeat``:
+  SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat
+  [states:SendTaskSuccess, states:SendTaskFailure, states:SendTaskHeartbeat].
 * the account id, unless configured: STS GetCallerIdentity once (no IAM
   permission needed).
 """
@@ -136,7 +142,8 @@ _MAX_CAUSE_CHARS = 32_768
 
 
 class StepFunctionsProvider(AsyncResource):
-    """The :class:`~landlord_workflow.Provider` for AWS Step Functions (name ``"step-functions"``).
+    """The [`Provider`][landlord_workflow.Provider] for AWS Step Functions (name
+    ``"step-functions"``).
 
     Parameters (keyword-only):
 
@@ -158,15 +165,16 @@ class StepFunctionsProvider(AsyncResource):
         session using the usual AWS credential chain.
     ``connect_timeout``, ``read_timeout``
         Per-request socket timeouts (defaults 5 s and 30 s). A timeout
-        raises :class:`~landlord_workflow.ProviderUnavailableError`.
+        raises [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError].
     ``max_pool_connections``
         Size of the client's HTTP connection pool (default 10).
     ``consistency_window``
         DescribeExecution is eventually consistent right after a start: an
         ``ExecutionDoesNotExist`` for an execution this provider started less
         than this long ago (default 10 s) raises the transient
-        :class:`~landlord_workflow.ProviderUnavailableError`, which the
-        Manager retries, instead of :class:`~landlord_workflow.ExecutionNotFoundError`.
+        [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError], which the
+        Manager retries, instead of
+        [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
 
     Only STANDARD state machines are created and supported (express
     executions cannot be described, stopped or redriven). Execution ids are
@@ -223,8 +231,8 @@ class StepFunctionsProvider(AsyncResource):
     def client(self) -> SFNClient:
         """The open aiobotocore ``stepfunctions`` client (to register event hooks).
 
-        Raises :class:`~landlord_workflow.ProviderError` before the client is
-        opened and after :meth:`aclose`.
+        Raises [`ProviderError`][landlord_workflow.errors.ProviderError] before the client is
+        opened and after `aclose`.
         """
         self._sfn.check_open()
         client = self._sfn.client
@@ -297,7 +305,8 @@ class StepFunctionsProvider(AsyncResource):
     async def validate(self, spec: WorkflowSpec) -> None:
         """Check ``spec`` locally (no API call): ASL structure, the state
         machine name rules, the 1 MB definition limit, the timeout, tags and
-        the IAM role. Raises one :class:`InvalidSpecError` listing every problem."""
+        the IAM role. Raises one [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError]
+        listing every problem."""
         self._check_open()
         with_shared_rules(spec, lambda spec: spec_problems(spec, default_role_arn=self._role_arn))
 
@@ -345,7 +354,9 @@ class StepFunctionsProvider(AsyncResource):
                     await client.update_state_machine(stateMachineArn=arn, definition=definition)
                 else:
                     await client.update_state_machine(stateMachineArn=arn, roleArn=role)
-        if existed and await self._retag(arn, spec.workflow_id, tags):
+        # An idempotent create (same name and definition) ignores changed tags
+        # (AWS) or any change at all (moto): the tags are checked every time.
+        if await self._retag(arn, spec.workflow_id, tags):
             changed.append("spec fields")
         if changed:
             message = f"updated {' and '.join(changed)}"
@@ -451,7 +462,8 @@ class StepFunctionsProvider(AsyncResource):
 
         The input is sent as sorted, compact JSON, so a retried start sends
         identical bytes. Same name, same input and still RUNNING returns the
-        running execution; otherwise :class:`ExecutionAlreadyExistsError` --
+        running execution; otherwise
+        [`ExecutionAlreadyExistsError`][landlord_workflow.errors.ExecutionAlreadyExistsError] --
         except when this provider's own earlier attempt with that name and
         input got no answer (connection lost, timeout, 5xx, cancelled): that
         execution is the one the lost attempt created, so it is returned even
@@ -681,7 +693,8 @@ class StepFunctionsProvider(AsyncResource):
 
         A client token makes it idempotent: a retry of a redrive whose answer
         was lost (within 5 minutes) reuses the token instead of redriving
-        twice. A succeeded or running execution raises :class:`ProviderError`.
+        twice. A succeeded or running execution raises
+        [`ProviderError`][landlord_workflow.errors.ProviderError].
         """
         self._check_open()
         parsed = parse_execution_arn(execution_id)
