@@ -53,6 +53,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any, Self
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 if TYPE_CHECKING:
@@ -316,6 +317,7 @@ class LocalTemporal:
             # Not abandoned on cancellation: the thread finishes the start, so
             # the process it made is known and stopped below.
             await anyio.to_thread.run_sync(self.start)
+            await anyio.lowlevel.checkpoint_if_cancelled()
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(self.stop)

@@ -173,7 +173,6 @@ def input_digest(value: object) -> str:
 
 _STATE_BY_STATUS: Final[Mapping[int, ExecutionState]] = {
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING: ExecutionState.RUNNING,
-    WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_PAUSED: ExecutionState.RUNNING,
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: ExecutionState.RUNNING,
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_COMPLETED: ExecutionState.SUCCEEDED,
     WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_FAILED: ExecutionState.FAILED,
@@ -192,7 +191,10 @@ _QUERY_STATUSES: Final[Mapping[ExecutionState, tuple[str, ...]]] = {
 
 
 def to_state(status: int) -> ExecutionState:
-    """The execution state of a Temporal workflow status (unknown: running)."""
+    """The execution state of a Temporal workflow status.
+
+    Statuses newer servers add (``PAUSED``, say) are not terminal: running.
+    """
     return _STATE_BY_STATUS.get(status, ExecutionState.RUNNING)
 
 

@@ -909,14 +909,16 @@ class TemporalProvider(AsyncResource):
         base_run = info.execution.run_id
         point = _reset_point(await self._history(ref, base_run))
         if point is None:
-            raise ProviderError(f"execution {execution_id!r} has no point to resume from")
+            raise ProviderError(
+                f"execution {execution_id!r} ended before its first workflow task completed: "
+                "there is no progress to resume from (start a new execution instead)"
+            )
         request = ResetWorkflowExecutionRequest(
             namespace=self._namespace,
             workflow_execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=base_run),
             reason="landlord-workflow: redrive",
             workflow_task_finish_event_id=point,
             request_id=self._ledger.redrive_request(ref.temporal_id, base_run),
-            identity=self._identity(),
         )
         try:
             await self._rpc(

@@ -18,7 +18,6 @@ from datetime import timedelta
 from typing import Any
 
 import anyio
-import anyio.to_thread
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -53,11 +52,16 @@ class HostedWorker:
         return self._task is not None and not self._task.done()
 
     async def start(self, client: Client) -> None:
-        """Build the worker (in a thread: temporalio validates workflow
-        classes in its sandbox, which takes a while) and start polling."""
+        """Build the worker and start polling.
+
+        temporalio builds a worker on the running event loop (it needs one)
+        and validates each workflow class in its sandbox there: a one-time
+        cost of a fraction of a second per workflow class, when the provider
+        opens.
+        """
         if self._worker is not None:
             return
-        worker = await anyio.to_thread.run_sync(self._build, client)
+        worker = self._build(client)
         self._worker = worker
         self._task = asyncio.get_running_loop().create_task(
             self._run(worker), name=f"landlord-workflow-temporal-worker:{self.task_queue}"
