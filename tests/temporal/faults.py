@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
-from landlord_workflow.testing.temporal import LocalTemporal
+from landlord_workflow.testing._temporal import LocalTemporal
 
 
 @attrs.define

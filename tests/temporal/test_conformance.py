@@ -10,8 +10,8 @@ from temporal.workflows import NATIVE_TASK_QUEUE
 
 from landlord_workflow.providers.temporal import TemporalProvider
 from landlord_workflow.testing import ProviderConformance
-from landlord_workflow.testing.conformance import Scenarios
-from landlord_workflow.testing.temporal import LocalTemporal
+from landlord_workflow.testing._conformance import Scenarios
+from landlord_workflow.testing._temporal import LocalTemporal
 
 
 def native(workflow_type: str) -> dict[str, str]:

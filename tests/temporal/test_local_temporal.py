@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from landlord_workflow.testing.temporal import LocalTemporal, temporal_cli_path
+from landlord_workflow.testing._temporal import LocalTemporal, temporal_cli_path
 
 pytestmark = pytest.mark.temporal
 

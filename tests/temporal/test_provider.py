@@ -35,6 +35,7 @@ from landlord_workflow import (
     RetryPolicy,
     WorkflowSpec,
 )
+from landlord_workflow._types import CANCELLED_ERROR_CODE
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -46,9 +47,8 @@ from landlord_workflow.errors import (
 )
 from landlord_workflow.providers.temporal import TemporalProvider
 from landlord_workflow.testing import fast_call_policy
-from landlord_workflow.testing.conformance import wait_until_terminal
-from landlord_workflow.testing.temporal import LocalTemporal
-from landlord_workflow.types import CANCELLED_ERROR_CODE
+from landlord_workflow.testing._conformance import wait_until_terminal
+from landlord_workflow.testing._temporal import LocalTemporal
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.temporal]
 

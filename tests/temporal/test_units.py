@@ -14,6 +14,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.service import RPCError, RPCStatusCode
 
 from landlord_workflow import WorkflowSpec
+from landlord_workflow._types import ExecutionError
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -31,7 +32,6 @@ from landlord_workflow.providers.temporal._mapping import (
     raw_event_type,
 )
 from landlord_workflow.providers.temporal._provider import _reset_point
-from landlord_workflow.types import ExecutionError
 
 E = EventType
 

@@ -29,8 +29,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from landlord_workflow._types import WorkflowSpec
 from landlord_workflow.codec import from_dict, to_dict
-from landlord_workflow.types import WorkflowSpec
 
 __all__ = [
     "CREATED_AT_KEY",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import attrs
 
-from landlord_workflow.validation import EXECUTION_NAME_PATTERN, WORKFLOW_ID_PATTERN
+from landlord_workflow._validation import EXECUTION_NAME_PATTERN, WORKFLOW_ID_PATTERN
 
 __all__ = [
     "DEFINITION_ID_PREFIX",

@@ -25,7 +25,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 
 from landlord_workflow._json import encode_json
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,

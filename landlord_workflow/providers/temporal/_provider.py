@@ -68,6 +68,17 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, WorkflowService
 
+from landlord_workflow._types import (
+    CANCELLED_ERROR_CODE,
+    CreateWorkflowResult,
+    ExecutionError,
+    ExecutionInput,
+    ExecutionResult,
+    ExecutionState,
+    ExecutionStatus,
+    WorkflowSpec,
+)
+from landlord_workflow._validation import EXECUTION_NAME_PATTERN
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -108,17 +119,6 @@ from landlord_workflow.providers.temporal._mapping import (
     to_utc,
 )
 from landlord_workflow.providers.temporal._worker import HostedWorker
-from landlord_workflow.types import (
-    CANCELLED_ERROR_CODE,
-    CreateWorkflowResult,
-    ExecutionError,
-    ExecutionInput,
-    ExecutionResult,
-    ExecutionState,
-    ExecutionStatus,
-    WorkflowSpec,
-)
-from landlord_workflow.validation import EXECUTION_NAME_PATTERN
 
 __all__ = ["TemporalProvider"]
 

@@ -2,7 +2,7 @@
 
 ::
 
-    from landlord_workflow.testing.temporal import LocalTemporal
+    from landlord_workflow.testing import LocalTemporal
 
     async with LocalTemporal() as server:
         client = await server.connect()            # a temporalio Client

@@ -1,0 +1,1 @@
+"""Engine-neutral Amazon States Language: structure checks shared by every ASL engine."""
