@@ -610,3 +610,16 @@ async def test_a_provider_hosts_a_worker_for_what_it_is_given_and_stops_it_on_cl
         status = await wait_until_terminal(provider, started.execution_id)
         assert status.state is ExecutionState.SUCCEEDED
     assert not [t for t in asyncio.all_tasks() if "temporal-worker" in t.get_name()]
+
+
+async def test_connecting_to_a_server_that_never_answers_times_out_as_unavailable() -> None:
+    with socket.socket() as silent:  # accepts connections, never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        provider = TemporalProvider(
+            target_host=f"127.0.0.1:{port}", rpc_timeout=timedelta(milliseconds=200)
+        )
+        with anyio.fail_after(10), pytest.raises(ProviderUnavailableError, match="timed out"):
+            await provider.get_workflow("any-workflow")
+        await provider.aclose()

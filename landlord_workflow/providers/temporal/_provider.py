@@ -328,9 +328,10 @@ class TemporalProvider(AsyncResource):
             self._check_open()
             if self._client is None:
                 with translate_errors(RpcContext("Connect")):
-                    self._client = await Client.connect(
-                        self._target_host, namespace=self._namespace, **self._connect_options
-                    )
+                    with anyio.fail_after(self._rpc_timeout.total_seconds()):
+                        self._client = await Client.connect(
+                            self._target_host, namespace=self._namespace, **self._connect_options
+                        )
             if self._worker is not None and not self._worker.running:
                 await self._worker.start(self._client)
             return self._client
