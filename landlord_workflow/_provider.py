@@ -2,14 +2,14 @@
 
 A provider adapts one workflow engine (the in-memory mock, AWS Step
 Functions, later Temporal) to this small async interface. The
-:class:`~landlord_workflow.Manager` adds validation, retries, timeouts,
+`Manager` adds validation, retries, timeouts,
 waiting and instrumentation on top, so a provider stays a thin, faithful
 mapping onto its engine.
 
 Rules every provider follows (the conformance suite in
-:mod:`landlord_workflow.testing` checks them):
+`landlord_workflow.testing` checks them):
 
-* Engine exceptions are mapped onto :mod:`landlord_workflow.errors` and
+* Engine exceptions are mapped onto `landlord_workflow.errors` and
   chained (``raise ... from exc``). Temporary conditions (throttling,
   unavailability, connection trouble) are :class:`TransientError` subclasses
   so the Manager retries them; everything permanent is not.
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from landlord_workflow._types import (
     CreateWorkflowResult,
@@ -35,8 +35,6 @@ from landlord_workflow._types import (
     WorkflowSpec,
 )
 
-__all__ = ["Provider", "SupportsListExecutions", "SupportsRedrive", "SupportsWatch"]
-
 
 @runtime_checkable
 class Provider(Protocol):
@@ -45,6 +43,15 @@ class Provider(Protocol):
     @property
     def name(self) -> str:
         """The provider type this adapter serves (``"mock"``, ``"step-functions"``)."""
+        ...
+
+    def owns_execution(self, execution_id: str) -> bool:
+        """Whether ``execution_id`` has the shape of an id this provider issues.
+
+        Pure and synchronous: no engine call, no memory of past starts (a
+        fresh process must answer the same). The Manager routes calls about
+        an execution to the provider that says yes.
+        """
         ...
 
     async def validate(self, spec: WorkflowSpec) -> None:
@@ -64,6 +71,15 @@ class Provider(Protocol):
         """
         ...
 
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        """The spec as created, read back from the ENGINE (not process memory).
+
+        Every field round-trips: definition, timeout, retry policy,
+        description, tags (a provider stores what its engine has no field for
+        alongside the workflow). Unknown workflow: `WorkflowNotFoundError`.
+        """
+        ...
+
     async def start_execution(
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
@@ -72,7 +88,8 @@ class Provider(Protocol):
         Idempotent on ``execution_input.execution_name``: the same name with
         the same input while that execution runs returns it; a closed
         execution with that name, or different input, raises
-        :class:`ExecutionAlreadyExistsError`. Without a name, generate a valid
+        `ExecutionAlreadyExistsError` (its ``execution_id`` names the existing
+        execution). Without a name, generate a valid
         unique one. Unknown workflow: :class:`WorkflowNotFoundError`.
         """
         ...
@@ -147,4 +164,37 @@ class SupportsListExecutions(Protocol):
         """Yield the executions of ``workflow_id`` (newest first where the
         engine orders them), optionally only those in ``state``. Statuses
         carry no history."""
+        ...
+
+
+@runtime_checkable
+class SupportsListWorkflows(Protocol):
+    """A provider that can enumerate the workflows it holds."""
+
+    def list_workflows(self) -> AsyncIterator[WorkflowSpec]:
+        """Yield every workflow's spec (as `Provider.get_workflow` returns it)."""
+        ...
+
+
+@runtime_checkable
+class SupportsTaskTokens(Protocol):
+    """A provider whose tasks can wait for a callback (ASL ``.waitForTaskToken``).
+
+    The waiting task hands its token to whatever will answer (``$$.Task.Token``);
+    these methods complete it. An unknown, closed or timed-out token raises
+    `TaskTokenError`.
+    """
+
+    async def send_task_success(self, task_token: str, output: Any) -> None:
+        """Complete the task with ``output`` (a JSON value) as its result."""
+        ...
+
+    async def send_task_failure(
+        self, task_token: str, error: str, cause: str | None = None
+    ) -> None:
+        """Fail the task with ``error`` (Retry/Catch match it) and ``cause``."""
+        ...
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """Tell the engine the task is alive (restarts its ``HeartbeatSeconds``)."""
         ...

@@ -33,7 +33,12 @@ from landlord_workflow._limits import (
 from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
 from landlord_workflow.errors import InvalidSpecError
 
-__all__ = ["validate_execution_input", "validate_workflow_id", "validate_workflow_spec"]
+__all__ = [
+    "validate_execution_input",
+    "validate_workflow_id",
+    "validate_workflow_spec",
+    "with_shared_rules",
+]
 
 Problem = tuple[str, str]
 
@@ -63,6 +68,35 @@ def validate_workflow_spec(spec: WorkflowSpec) -> None:
     _run(problems, "retry_policy", _retry_policy, spec.retry_policy)
     _run(problems, "tags", _tags, spec.tags)
     _run(problems, "provider_config", _json_object, spec.provider_config)
+    if problems:
+        raise InvalidSpecError(problems)
+
+
+def with_shared_rules(
+    spec: WorkflowSpec, engine_problems: Callable[[WorkflowSpec], list[Problem]]
+) -> None:
+    """Raise one `InvalidSpecError` with every problem: the shared rules' and the engine's.
+
+    Providers call this from ``validate`` so a direct caller gets the same
+    checks as the Manager. The engine's own checks run only if they can: on
+    a spec of the wrong shape (the shared rules already say why) they may
+    not, and what they would add is then left out.
+    """
+    problems: list[Problem] = []
+    try:
+        validate_workflow_spec(spec)
+    except InvalidSpecError as exc:
+        problems.extend(exc.problems)
+    try:
+        extra = engine_problems(spec)
+    except InvalidSpecError as exc:
+        extra = exc.problems
+    except Exception:  # a malformed spec the shared rules describe already
+        if not problems:
+            raise
+        extra = []
+    seen = set(problems)
+    problems.extend(problem for problem in extra if problem not in seen)
     if problems:
         raise InvalidSpecError(problems)
 

@@ -12,8 +12,9 @@ this tree and chain the original as ``__cause__``.
     ├── InvalidSpecError            (.problems: list of (field, message))
     ├── WorkflowNotFoundError
     ├── ExecutionNotFoundError
-    ├── ExecutionAlreadyExistsError
+    ├── ExecutionAlreadyExistsError (.execution_id)
     ├── ExecutionFailedError        (.status)
+    ├── TaskTokenError              (.task_token)
     ├── UnsupportedOperationError
     ├── ProviderError               permanent engine error, never retried
     ├── OperationTimeoutError       also a built-in TimeoutError
@@ -40,6 +41,7 @@ __all__ = [
     "ProviderError",
     "ProviderNotFoundError",
     "ProviderUnavailableError",
+    "TaskTokenError",
     "ThrottledError",
     "TransientError",
     "UnsupportedOperationError",
@@ -55,11 +57,12 @@ class WorkflowError(Exception):
 class ProviderNotFoundError(WorkflowError):
     """No provider is registered under the requested name."""
 
-    def __init__(self, name: str, available: Iterable[str] = ()) -> None:
+    def __init__(self, name: str, available: Iterable[str] = (), detail: str = "") -> None:
         self.name = name
         self.available = sorted(available)
         known = ", ".join(self.available) or "none"
-        super().__init__(f"no provider named {name!r} is registered (registered: {known})")
+        message = detail or f"no provider named {name!r} is registered"
+        super().__init__(f"{message} (registered: {known})")
 
 
 class ProviderConflictError(WorkflowError):
@@ -109,10 +112,15 @@ class ExecutionNotFoundError(WorkflowError):
 
 
 class ExecutionAlreadyExistsError(WorkflowError):
-    """An execution with that name exists and is closed or has other input."""
+    """An execution with that name exists and is closed or has other input.
 
-    def __init__(self, execution_name: str, detail: str = "") -> None:
+    ``execution_id`` names the existing execution (so a caller can look at
+    it), ``execution_name`` the name that was asked for.
+    """
+
+    def __init__(self, execution_name: str, detail: str = "", *, execution_id: str) -> None:
         self.execution_name = execution_name
+        self.execution_id = execution_id
         suffix = f": {detail}" if detail else ""
         super().__init__(f"execution {execution_name!r} already exists{suffix}")
 
@@ -132,6 +140,16 @@ class ExecutionFailedError(WorkflowError):
                 where += f" at {status.error.failed_at}"
             where += ")"
         super().__init__(f"execution {status.execution_id!r} ended {status.state.value}{where}")
+
+
+class TaskTokenError(WorkflowError):
+    """A task token is unknown, or its task has already closed or timed out."""
+
+    def __init__(self, task_token: str, detail: str = "") -> None:
+        self.task_token = task_token
+        shown = task_token if len(task_token) <= 40 else task_token[:37] + "..."
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"task token {shown!r} cannot be answered{suffix}")
 
 
 class UnsupportedOperationError(WorkflowError):

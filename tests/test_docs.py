@@ -218,7 +218,7 @@ def test_cli_page_shows_real_plain_progress_lines() -> None:
     from _tenants import TenantHandlers, load_spec
 
     from landlord_workflow import ExecutionInput, Manager, PollPolicy, Registry
-    from landlord_workflow._progress import PlainView, follow
+    from landlord_workflow.cli._live import PlainView, follow
     from landlord_workflow.providers.mock import MockProvider
 
     async def progress() -> str:

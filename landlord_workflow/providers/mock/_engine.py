@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Self
 
+import attrs
 from anyio.abc import AsyncResource
 
+from landlord_workflow import codec
 from landlord_workflow._json import encode_json
 from landlord_workflow._limits import (
-    MAX_DEFINITION_BYTES,
     MAX_HISTORY_EVENTS,
     MAX_PAYLOAD_BYTES,
     name_problem,
@@ -29,6 +30,7 @@ from landlord_workflow._types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow._validation import with_shared_rules
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -47,21 +49,32 @@ __all__ = ["MockProvider"]
 
 
 class _Workflow:
-    __slots__ = ("created_at", "definition_text", "machine", "resource_ids", "timeout_seconds")
+    """The engine's record of one workflow: the compiled machine and the spec as created."""
+
+    __slots__ = ("created_at", "machine", "resource_ids", "spec", "spec_text", "timeout_seconds")
 
     def __init__(
         self,
+        *,
         machine: Machine,
-        definition_text: str,
+        spec: WorkflowSpec,
+        spec_text: str,
         timeout_seconds: float | None,
         created_at: datetime,
         resource_ids: Mapping[str, str],
     ) -> None:
         self.machine = machine
-        self.definition_text = definition_text
+        self.spec = spec
+        self.spec_text = spec_text
         self.timeout_seconds = timeout_seconds
         self.created_at = created_at
         self.resource_ids = resource_ids
+
+
+def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
+    """A private, immutable copy of ``spec`` (plain JSON containers, frozen attrs)."""
+    own = attrs.evolve(spec, provider_type=provider_type)
+    return codec.from_json(WorkflowSpec, codec.to_json(own))
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -109,6 +122,7 @@ class MockProvider(AsyncResource):
         if max_history_events < 2:
             raise ValueError("max_history_events must be at least 2")
         self._name = name
+        self._prefix = f"{name}:"
         self._clock: Clock = clock if clock is not None else RealClock()
         self._interpreter = Interpreter(
             clock=self._clock,
@@ -199,28 +213,26 @@ class MockProvider(AsyncResource):
 
     # ------------------------------------------------------------- workflows
 
-    def _compile(self, spec: WorkflowSpec) -> tuple[Machine, str]:
-        problems: list[tuple[str, str]] = []
-        problem = name_problem(spec.workflow_id)
-        if problem is not None:
-            problems.append(("workflow_id", problem))
-        try:
-            # Compiled from an unsorted copy (templates keep their key order);
-            # the sorted text only detects changes.
+    def _compile(self, spec: WorkflowSpec) -> Machine:
+        # The rules every engine shares (a direct caller gets them too), then
+        # the state machine name and the definition as the mock runs it.
+        compiled: list[Machine] = []
+
+        def engine_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
+            problems: list[tuple[str, str]] = []
+            problem = name_problem(spec.workflow_id)
+            if problem is not None:
+                problems.append(("workflow_id", problem))
+            # Compiled from an unsorted copy: templates keep their key order.
             copied = json.loads(json.dumps(spec.definition))
-            definition_text = json.dumps(copied, separators=(",", ":"), sort_keys=True)
-        except (TypeError, ValueError):
-            problems.append(("definition", "must be JSON-serializable"))
-            raise InvalidSpecError(problems) from None
-        if len(definition_text.encode()) > MAX_DEFINITION_BYTES:
-            problems.append(("definition", f"must be at most {MAX_DEFINITION_BYTES} bytes"))
-        try:
-            machine = compile_machine(copied)
-        except InvalidSpecError as exc:
-            raise InvalidSpecError(problems + exc.problems) from None
-        if problems:
-            raise InvalidSpecError(problems)
-        return machine, definition_text
+            try:
+                compiled.append(compile_machine(copied))
+            except InvalidSpecError as exc:
+                problems.extend(exc.problems)
+            return problems
+
+        with_shared_rules(spec, engine_problems)
+        return compiled[0]
 
     async def validate(self, spec: WorkflowSpec) -> None:
         """Raise :class:`InvalidSpecError` unless the mock can run ``spec`` exactly."""
@@ -236,28 +248,32 @@ class MockProvider(AsyncResource):
         started with.
         """
         await self._enter("create_workflow")
-        machine, definition_text = self._compile(spec)
+        machine = self._compile(spec)
         timeout = machine.timeout_seconds
         if timeout is None and spec.timeout is not None:
             timeout = spec.timeout.total_seconds()
+        stored = _stored_spec(spec, self._name)
+        stored_text = codec.to_json(stored)
         existing = self._workflows.get(spec.workflow_id)
         if existing is None:
             workflow = _Workflow(
-                machine,
-                definition_text,
-                timeout,
-                self._clock.now(),
-                {"state_machine": f"mock:{spec.workflow_id}"},
+                machine=machine,
+                spec=stored,
+                spec_text=stored_text,
+                timeout_seconds=timeout,
+                created_at=self._clock.now(),
+                resource_ids={"state_machine": f"{self._name}:{spec.workflow_id}"},
             )
             self._workflows[spec.workflow_id] = workflow
             message = "created"
         else:
             workflow = existing
-            if (existing.definition_text, existing.timeout_seconds) == (definition_text, timeout):
+            if existing.spec_text == stored_text:
                 message = "unchanged"
             else:
                 existing.machine = machine
-                existing.definition_text = definition_text
+                existing.spec = stored
+                existing.spec_text = stored_text
                 existing.timeout_seconds = timeout
                 message = "updated"
         self.faults.after("create_workflow")
@@ -268,6 +284,27 @@ class MockProvider(AsyncResource):
             created_at=workflow.created_at,
             message=message,
         )
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        """The spec as created (every field), from the engine's own record."""
+        await self._enter("get_workflow")
+        workflow = self._workflows.get(workflow_id)
+        if workflow is None:
+            raise WorkflowNotFoundError(workflow_id)
+        self.faults.after("get_workflow")
+        return workflow.spec
+
+    async def list_workflows(self) -> AsyncIterator[WorkflowSpec]:
+        """Yield the spec of every workflow, sorted by workflow id."""
+        await self._enter("list_workflows")
+        specs = [self._workflows[key].spec for key in sorted(self._workflows)]
+        self.faults.after("list_workflows")
+        for spec in specs:
+            yield spec
+
+    def owns_execution(self, execution_id: str) -> bool:
+        """Whether ``execution_id`` is one of ours: ``<name>:<workflow>:<execution>``."""
+        return isinstance(execution_id, str) and execution_id.startswith(self._prefix)
 
     async def delete_workflow(self, workflow_id: str) -> None:
         """Forget the definition (idempotent). Running executions finish."""
@@ -316,16 +353,20 @@ class MockProvider(AsyncResource):
             if problem is not None:
                 raise InvalidSpecError.single("execution_name", problem)
         input_text, input_value = self._payload(execution_input.input)
-        execution_id = f"mock:{workflow_id}:{name}"
+        execution_id = f"{self._prefix}{workflow_id}:{name}"
         existing = self._executions.get(execution_id)
         if existing is not None:
             lost = self._unanswered_starts.get(execution_id) == encode_json(input_value)
             if lost:
                 return self._result(existing, "started by an earlier attempt whose answer was lost")
             if existing.state.is_terminal:
-                raise ExecutionAlreadyExistsError(name, "that execution is closed")
+                raise ExecutionAlreadyExistsError(
+                    name, "that execution is closed", execution_id=execution_id
+                )
             if encode_json(existing.input_value) != encode_json(input_value):
-                raise ExecutionAlreadyExistsError(name, "it is running with a different input")
+                raise ExecutionAlreadyExistsError(
+                    name, "it is running with a different input", execution_id=execution_id
+                )
             return self._result(existing, "already running")
         record = ExecutionRecord(
             execution_id=execution_id,

@@ -34,6 +34,8 @@ OPERATIONS = frozenset(
     {
         "validate",
         "create_workflow",
+        "get_workflow",
+        "list_workflows",
         "start_execution",
         "get_execution_status",
         "stop_execution",
