@@ -13,7 +13,7 @@ from temporalio.api.failure.v1 import ActivityFailureInfo, ApplicationFailureInf
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.service import RPCError, RPCStatusCode
 
-from landlord_workflow import WorkflowSpec
+from landlord_workflow import WorkflowConfig, WorkflowSpec
 from landlord_workflow._types import ExecutionError
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -307,3 +307,33 @@ def test_a_run_that_never_completed_a_workflow_task_has_no_reset_point() -> None
         event(2, E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED),
     )
     assert _reset_point(events) is None
+
+
+# -- configuration from the environment ------------------------------------------------------------
+
+
+def test_the_environment_configures_a_temporal_provider_that_hosts_no_worker() -> None:
+    config = WorkflowConfig.from_env(
+        {
+            "WORKFLOW_DEFAULT_PROVIDER": "temporal",
+            "WORKFLOW_TEMPORAL_ADDRESS": "temporal.internal:7233",
+            "WORKFLOW_TEMPORAL_NAMESPACE": "tenants.prod",
+        }
+    )
+    assert config.providers == ("mock", "temporal")
+    (provider,) = [p for p in config.build_providers() if p.name == "temporal"]
+    assert isinstance(provider, TemporalProvider)
+    assert provider.namespace == "tenants.prod"
+    assert not provider.hosts_worker
+
+
+def test_temporal_settings_problems_name_their_variables() -> None:
+    with pytest.raises(InvalidSpecError) as raised:
+        WorkflowConfig.from_env(
+            {
+                "WORKFLOW_DEFAULT_PROVIDER": "temporal",
+                "WORKFLOW_TEMPORAL_NAMESPACE": "no spaces",
+            }
+        )
+    fields = {field for field, _ in raised.value.problems}
+    assert fields == {"WORKFLOW_TEMPORAL_ADDRESS", "WORKFLOW_TEMPORAL_NAMESPACE"}

@@ -90,7 +90,11 @@ def map_rpc_error(exc: RPCError, context: RpcContext) -> WorkflowError:
     if status is RPCStatusCode.INVALID_ARGUMENT:
         return InvalidSpecError.single("request", detail)
     if status is RPCStatusCode.ALREADY_EXISTS:
-        return ExecutionAlreadyExistsError(context.execution_name or "<unknown>", detail)
+        return ExecutionAlreadyExistsError(
+            context.execution_name or "<unknown>",
+            detail,
+            execution_id=context.execution_id or "<unknown>",
+        )
     return ProviderError(detail)
 
 

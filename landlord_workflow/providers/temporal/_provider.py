@@ -667,7 +667,9 @@ class TemporalProvider(AsyncResource):
             if state is ExecutionState.RUNNING
             else f"it is {state.value}"
         )
-        raise ExecutionAlreadyExistsError(ref.name, detail) from cause
+        raise ExecutionAlreadyExistsError(
+            ref.name, detail, execution_id=ref.execution_id
+        ) from cause
 
     async def _describe(self, ref: ExecutionRef) -> DescribeWorkflowExecutionResponse:
         request = DescribeWorkflowExecutionRequest(
