@@ -23,6 +23,7 @@ from landlord_workflow import (
     RetryPolicy,
     WorkflowSpec,
 )
+from landlord_workflow.providers.mock import MockProvider
 from landlord_workflow.testing import LocalTemporal, fast_call_policy, fast_poll_policy
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.temporal]
@@ -96,3 +97,45 @@ async def test_watch_stop_and_list_through_the_manager(manager: Manager) -> None
     final = await manager.wait_for_completion(started.execution_id)
     assert final.error is not None
     assert final.error.message == "operator"
+
+
+async def test_a_new_manager_in_a_fresh_process_runs_watches_stops_and_lists_by_id_alone(
+    local_temporal: LocalTemporal, native_worker: str
+) -> None:
+    """Manager B shares nothing with Manager A but the engine: it finds the
+    provider from the ids, and run honours the RetryPolicy stored in Temporal."""
+    flaky = spec(
+        "PrepareThenFlaky",
+        retry_policy=RetryPolicy(max_attempts=2, initial_interval=timedelta(milliseconds=10)),
+    )
+    slow = spec("ConformanceSlow")
+    registry_a = Registry()
+    registry_a.register(local_temporal.provider())
+    async with Manager(registry_a, call_policy=fast_call_policy()) as manager_a:
+        await manager_a.create_workflow(flaky)
+        await manager_a.create_workflow(slow)
+        running = await manager_a.start_execution(
+            slow.workflow_id, ExecutionInput(input={"n": 1}), provider_type="temporal"
+        )
+
+    registry_b = Registry()
+    registry_b.register(MockProvider())  # another engine, so nothing is "the only one"
+    registry_b.register(local_temporal.provider())
+    async with Manager(registry_b, call_policy=fast_call_policy()) as manager_b:
+        assert (await manager_b.get_execution_status(running.execution_id)).input == {"n": 1}
+        listed = [s.execution_id async for s in manager_b.list_executions(slow.workflow_id)]
+        assert listed == [running.execution_id]
+        await manager_b.stop_execution(running.execution_id, "from manager B")
+        with anyio.fail_after(15):
+            final = await manager_b.wait_for_completion(running.execution_id)
+        assert final.state is ExecutionState.CANCELLED
+
+        name = f"run-{uuid.uuid4().hex[:8]}"
+        temporal_id = f"{flaky.workflow_id}/{name}"
+        workflows.FLAKY_FAILURES_LEFT[temporal_id] = 1
+        with anyio.fail_after(30):
+            status = await manager_b.run(
+                flaky.workflow_id, ExecutionInput(input={}, execution_name=name)
+            )
+    assert status.state is ExecutionState.SUCCEEDED, "B retried under A's RetryPolicy"
+    assert workflows.CALLS[("Prepare", temporal_id)] == 1

@@ -13,7 +13,16 @@ from temporalio.api.failure.v1 import ActivityFailureInfo, ApplicationFailureInf
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.service import RPCError, RPCStatusCode
 
-from landlord_workflow import WorkflowConfig, WorkflowSpec
+from landlord_workflow import (
+    Provider,
+    SupportsListExecutions,
+    SupportsListWorkflows,
+    SupportsRedrive,
+    SupportsTaskTokens,
+    SupportsWatch,
+    WorkflowConfig,
+    WorkflowSpec,
+)
 from landlord_workflow._types import ExecutionError
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -337,3 +346,16 @@ def test_temporal_settings_problems_name_their_variables() -> None:
         )
     fields = {field for field, _ in raised.value.problems}
     assert fields == {"WORKFLOW_TEMPORAL_ADDRESS", "WORKFLOW_TEMPORAL_NAMESPACE"}
+
+
+def test_the_provider_offers_every_capability_but_task_tokens() -> None:
+    provider = TemporalProvider(target_host="127.0.0.1:9")
+    assert isinstance(provider, Provider)
+    for capability in (
+        SupportsRedrive,
+        SupportsWatch,
+        SupportsListExecutions,
+        SupportsListWorkflows,
+    ):
+        assert isinstance(provider, capability), capability.__name__
+    assert not isinstance(provider, SupportsTaskTokens), "callbacks come with ASL on Temporal"
