@@ -446,19 +446,21 @@ class ProviderConformance:
             return
         spec, result = await self.started(provider, self.scenarios.succeed)
         await self.finished(provider, result.execution_id)
-        listed = [s async for s in provider.list_executions(spec.workflow_id)]
-        assert [s.execution_id for s in listed] == [result.execution_id]
-        succeeded = [
-            s
-            async for s in provider.list_executions(
-                spec.workflow_id, state=ExecutionState.SUCCEEDED
-            )
-        ]
-        assert len(succeeded) == 1
-        failed = [
-            s async for s in provider.list_executions(spec.workflow_id, state=ExecutionState.FAILED)
-        ]
-        assert failed == []
+
+        async def listed(state: ExecutionState | None = None) -> list[str]:
+            listing = provider.list_executions(spec.workflow_id, state=state)
+            return [status.execution_id async for status in listing]
+
+        # Listings may come from an index the engine updates a moment after
+        # the execution changes (Temporal's visibility, AWS ListExecutions):
+        # wait for it to catch up.
+        with anyio.fail_after(self.timeout):
+            while True:
+                if await listed(ExecutionState.SUCCEEDED) == [result.execution_id]:
+                    break
+                await anyio.sleep(0.05)
+        assert await listed() == [result.execution_id]
+        assert await listed(ExecutionState.FAILED) == []
 
     async def test_redrive_resumes_a_failed_execution(self, provider: Provider) -> None:
         if not isinstance(provider, SupportsRedrive) or not self.check_redrive:
