@@ -234,6 +234,9 @@ async def _dispatch(args: argparse.Namespace, io: _Io) -> int:
 # -- configuration -----------------------------------------------------------------------
 
 
+_STOP_SETTLE = timedelta(seconds=5)
+"""How long ``stop`` waits for the engine to report the execution ended."""
+
 _OVERRIDES = {
     "region": "WORKFLOW_SFN_REGION",
     "endpoint_url": "WORKFLOW_SFN_ENDPOINT_URL",
@@ -444,7 +447,11 @@ async def _stop(args: argparse.Namespace, io: _Io) -> int:
     _needs_engine_process("stop", config)
     async with _manager(config) as manager:
         await manager.stop_execution(args.execution_id, args.reason)
-        status = await manager.get_execution_status(args.execution_id)
+        # The engine may report the end a moment after it accepted the stop.
+        try:
+            status = await manager.wait_for_completion(args.execution_id, timeout=_STOP_SETTLE)
+        except OperationTimeoutError:
+            status = await manager.get_execution_status(args.execution_id)
     io.print(codec.to_json(status) if args.json else _summary(status))
     return EXIT_OK
 

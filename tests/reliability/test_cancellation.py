@@ -71,8 +71,12 @@ could race an abandoned request use a new name per deadline: moto's create and
 start check-then-insert without a lock, so an immediate repeat of a cancelled
 create could add a second machine of the same name (AWS is atomic there)."""
 ACCOUNT = "123456789012"
+# A backoff of a microsecond: a longer wall-clock sleep would make the number of
+# loop passes a run takes depend on the machine's speed.
 RUN_RETRIES = RetryPolicy(
-    max_attempts=2, initial_interval=timedelta(milliseconds=1), max_interval=timedelta(seconds=1)
+    max_attempts=2,
+    initial_interval=timedelta(microseconds=1),
+    max_interval=timedelta(microseconds=1),
 )
 
 

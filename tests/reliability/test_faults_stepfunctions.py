@@ -41,6 +41,7 @@ from landlord_workflow import (
     TransientError,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
+from landlord_workflow.testing._conformance import wait_until_terminal
 from landlord_workflow.testing._moto import LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.moto]
@@ -186,6 +187,8 @@ class StopExecution(Scenario):
 
     async def check_done(self, manager: Manager, result: Any) -> None:
         assert result is None
+        # moto's execution thread notices the stop a moment after StopExecution answers.
+        await wait_until_terminal(self.provider, self.execution_id, timeout=5)
         status = await self.provider.get_execution_status(self.execution_id, include_history=True)
         assert status.state is ExecutionState.CANCELLED
         assert [e.type for e in status.history].count("ExecutionCancelled") == 1

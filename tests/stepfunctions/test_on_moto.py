@@ -30,6 +30,7 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
+from landlord_workflow.testing._conformance import wait_until_terminal
 from landlord_workflow.testing._moto import FAKE_ROLE_ARN, LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.moto]
@@ -435,6 +436,8 @@ async def test_list_executions_filters_by_state(
     stopped = await provider.start_execution("wf", ExecutionInput(execution_name="stopped"))
     running = await provider.start_execution("wf", ExecutionInput(execution_name="running"))
     await provider.stop_execution(stopped.execution_id, "test")
+    # moto's execution thread notices the stop a moment after StopExecution answers.
+    await wait_until_terminal(provider, stopped.execution_id, timeout=5)
 
     cancelled = [
         s.execution_id async for s in provider.list_executions("wf", state=ExecutionState.CANCELLED)
