@@ -1,4 +1,4 @@
-"""Issue 3 acceptance through the Manager: waiting, watching, run and redrive on the mock."""
+"""Waiting, watching, run and redrive through the Manager on the mock engine."""
 
 from __future__ import annotations
 

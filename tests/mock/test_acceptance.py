@@ -1,4 +1,4 @@
-"""Issue 3 acceptance, at the provider level: tenant provisioning on the mock engine."""
+"""Tenant provisioning on the mock engine, at the provider level: the engine runs it as AWS would."""
 
 from __future__ import annotations
 

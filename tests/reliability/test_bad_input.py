@@ -1,4 +1,4 @@
-"""Bad input through the Manager, generated with hypothesis (issue 5, item 5).
+"""Bad input through the Manager, generated with hypothesis.
 
 Specs and execution inputs with one or more fields corrupted - wrong types,
 huge sizes, invalid names, non-JSON values (sets, bytes, NaN, objects,

@@ -1,4 +1,4 @@
-"""Cancelling Manager calls at every await point (issue 5, item 4).
+"""Cancelling Manager calls at every await point.
 
 On the mock, each Manager call runs as a task that is cancelled after ``k``
 event-loop passes, for every ``k`` from 0 until the call finishes on its own

@@ -1,4 +1,4 @@
-"""Fault injection on the mock engine, through the Manager (issue 5, item 3).
+"""Fault injection on the mock engine, through the Manager.
 
 Every Manager operation that reaches the engine gets throttling, unavailability,
 lost responses and latency spikes from ``provider.faults``. Each logical call

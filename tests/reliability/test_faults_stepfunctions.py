@@ -1,4 +1,4 @@
-"""Fault injection on Step Functions (moto server), through the Manager (issue 5, item 3).
+"""Fault injection on Step Functions (moto server), through the Manager.
 
 Faults are botocore event hooks on the provider's own client
 (:class:`reliability.support.BotoFault`): a 400 ThrottlingException or a 503

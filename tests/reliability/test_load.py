@@ -1,4 +1,4 @@
-"""Load through the Manager (issue 5, item 6): many concurrent runs, each exactly once.
+"""Load through the Manager: many concurrent runs, each exactly once.
 
 * mock: MOCK_EXECUTIONS concurrent ``Manager.run`` calls with THROTTLE_RATE of
   the start attempts throttled (seeded); every run succeeds, each execution

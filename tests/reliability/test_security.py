@@ -1,4 +1,4 @@
-"""Security hygiene (issue 5, item 7): no credentials in reprs, no payloads in logs.
+"""Security hygiene: no credentials in reprs, no payloads in logs.
 
 Reprs and ``str()`` of providers, the Manager, the registry, configuration,
 policies and metrics never show credentials, even when the provider's session
