@@ -1,4 +1,4 @@
-"""Tenant provisioning on the mock engine, at the provider level: the engine runs it as AWS would."""
+"""Tenant provisioning on the mock engine, at the provider level, runs as AWS would run it."""
 
 from __future__ import annotations
 
