@@ -598,6 +598,9 @@ class _Compiler:
                     self.problem(f"{path}.{key}", f"the field '{key}' is not supported in a "
                                  "JSONata Choice rule")
             condition = raw.get("Condition")
+            if isinstance(condition, bool):
+                constant_condition = condition
+                return lambda data, env: constant_condition
             if not isinstance(condition, str) or not is_jsonata_string(condition):
                 self.problem(f"{path}.Condition", "is required (a {% JSONata %} expression)")
                 return None
@@ -778,15 +781,6 @@ class _Compiler:
         for key in ("ItemReader", "ItemBatcher", "ResultWriter", "Label"):
             if key in raw and not state.distributed:
                 self.problem(f"{path}.{key}", f"{key} is only supported in a DISTRIBUTED Map")
-        if not state.distributed:
-            for key in (
-                "ToleratedFailureCount",
-                "ToleratedFailureCountPath",
-                "ToleratedFailurePercentage",
-                "ToleratedFailurePercentagePath",
-            ):
-                if key in raw:
-                    self.problem(f"{path}.{key}", f"{key} is only supported in a DISTRIBUTED Map")
         if "Label" in raw:
             label = raw["Label"]
             if not isinstance(label, str) or len(label) > 40 or any(

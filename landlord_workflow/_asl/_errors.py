@@ -82,7 +82,7 @@ _DECORATED: Final = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})
 class StatesError(Exception):
     """An ASL error ``error`` with ``cause`` (either may be ``None`` as on AWS)."""
 
-    __slots__ = ("cause", "entered_event_id", "error", "state", "terminal")
+    __slots__ = ("cause", "entered_event_id", "error", "recorded", "state", "terminal")
 
     def __init__(self, error: str | None, cause: str | None = None, *, terminal: bool = False):
         super().__init__(error, cause)
@@ -90,6 +90,8 @@ class StatesError(Exception):
         self.cause = cause
         # Terminal errors end the execution: no Retry or Catch sees them.
         self.terminal = terminal or error == RUNTIME
+        # Whether the EvaluationFailed event of this error is already in the history.
+        self.recorded = False
         self.state: str | None = None
         self.entered_event_id: int | None = None
 

@@ -17,6 +17,8 @@ effect when the state ends.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -64,6 +66,7 @@ HISTORY_LIMIT: Final = 25_000
 """Most events an execution's history holds (the last one must be its end)."""
 
 _MAX_WAIT: Final = 99_999_999
+_MAX_TIMESTAMP_WAIT: Final = 2**31 - 1  # AWS: "Wait state delay is too long." beyond
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,11 @@ class _Node:
     node (or its output once done).
     """
 
-    __slots__ = ("branches", "input", "output", "scope", "state")
+    __slots__ = ("branches", "entered", "input", "output", "parallel", "scope", "state")
 
-    def __init__(self) -> None:
+    def __init__(self, *, parallel: bool = False) -> None:
+        self.parallel = parallel
+        self.entered = 0
         self.state: str | None = None
         self.input: Any = None
         self.scope: Variables | None = None
@@ -221,6 +226,7 @@ class Execution:
                 start, data = resume.state or self.machine.start_at, resume.input
             output = await self._run_machine(self.machine, start, data, scope, self.root, resume)
         except StatesError as err:
+            self._evaluation_failed(err)
             return self._failed(err)
         except _HistoryLimitReached:
             self.events += 1
@@ -236,15 +242,20 @@ class Execution:
         self.record("ExecutionSucceeded", None, {"output": output})
         return Outcome(True, output=output)
 
-    def _failed(self, err: StatesError) -> Outcome:
-        cause = err.final_cause()
-        if err.error == QUERY_EVALUATION_ERROR:
+    def _evaluation_failed(self, err: StatesError) -> None:
+        """AWS records a failed JSONata evaluation as an EvaluationFailed event."""
+        if err.error == QUERY_EVALUATION_ERROR and not err.recorded:
+            err.recorded = True
             details: dict[str, Any] = {"error": err.error}
+            cause = err.final_cause()
             if cause is not None:
                 details["cause"] = cause
             details["state"] = err.state
-            self._record_end("EvaluationFailed", err.state, details)
-        details = {}
+            self.record("EvaluationFailed", err.state, details)
+
+    def _failed(self, err: StatesError) -> Outcome:
+        cause = err.final_cause()
+        details: dict[str, Any] = {}
         if err.error is not None:
             details["error"] = err.error
         if cause is not None:
@@ -277,12 +288,14 @@ class Execution:
         states = machine.states
         name = start
         node.scope = scope
+        nested = node.parallel
         while True:
             state = states[name]
             node.state = name
             node.input = data
             node.branches = None
             entered = self.record(f"{state.type}StateEntered", name, {"input": data})
+            node.entered = entered
             entered_time = self.runtime.now()
             env = Env(
                 self._context_factory(name, entered_time, state.type in _EXECUTION_STATES),
@@ -298,7 +311,14 @@ class Execution:
                 err.at(name, entered)
                 if state.type == "Fail":
                     raise
-                output, following, assigned = self._catch(state, data, env, err)
+                try:
+                    output, following, assigned = self._catch(state, data, env, err)
+                except StatesError as uncaught:
+                    self._evaluation_failed(uncaught)
+                    if nested and state.type == "Task" and not uncaught.terminal:
+                        # AWS: a Task failing a Parallel branch is recorded as aborted.
+                        self.record("TaskStateAborted", name, None)
+                    raise
             resume = None
             if assigned:
                 self._assign(scope, assigned, name)
@@ -345,7 +365,10 @@ class Execution:
         catcher = _find_catcher(state.catchers, err)
         if catcher is None:
             raise err
-        error_output = {"Error": err.error, "Cause": err.cause}
+        cause = err.cause
+        if cause is None and err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+            cause = ""  # AWS: a timeout has no cause in history, "" in the error output
+        error_output = {"Error": err.error, "Cause": cause}
         try:
             assigned = None
             if state.jsonata:
@@ -489,6 +512,8 @@ class Execution:
                     f"{_plain(value)}"
                 )
             seconds = (when - self.runtime.now()).total_seconds()
+            if seconds > _MAX_TIMESTAMP_WAIT:
+                raise runtime_error("Wait state delay is too long.")
         if seconds > 0:
             await self.runtime.sleep(seconds)
 
@@ -534,10 +559,18 @@ class Execution:
                 if err.terminal:
                     raise
                 retrier_index = _find_retrier(state.retriers, err)
-                if retrier_index is None:
-                    raise
-                retrier: Retrier = state.retriers[retrier_index]
-                if attempts[retrier_index] >= retrier.max_attempts:
+                retrier: Retrier | None = (
+                    None if retrier_index is None else state.retriers[retrier_index]
+                )
+                if (
+                    retrier_index is None
+                    or retrier is None
+                    or attempts[retrier_index] >= retrier.max_attempts
+                ):
+                    if state.type != "Task":
+                        err.at(state.name, node.entered)
+                        self._evaluation_failed(err)
+                        self.record(f"{state.type}StateFailed", state.name, None)
                     raise
                 delay = retrier.delay(attempts[retrier_index], self._random())
                 attempts[retrier_index] += 1
@@ -692,8 +725,6 @@ class Execution:
         child_input = parameters.get("Input", {})
         if isinstance(child_input, str):
             try:
-                import json
-
                 child_input = json.loads(child_input)
             except ValueError:
                 pass
@@ -747,7 +778,7 @@ class Execution:
                 if old is not None and old.output is not MISSING:
                     nodes[index] = old
                     return old.output
-                branch_node = _Node()
+                branch_node = _Node(parallel=True)
                 nodes[index] = branch_node
                 scope = old.scope if old is not None and old.scope is not None else Variables(
                     env.variables
@@ -776,7 +807,6 @@ class Execution:
             [job_for(i) for i in range(count)], max_concurrency=0, on_done=on_done
         )
         if failure:
-            self.record("ParallelStateFailed", state.name, None)
             raise failure[0]
         self.record("ParallelStateSucceeded", state.name, None)
         node.branches = None
@@ -795,13 +825,15 @@ class Execution:
     ) -> Any:
         attempt_env = self._attempt_env(env, retry_count, None)
         items = await self._map_items(state, effective, attempt_env)
-        max_concurrency = self._map_int(state, state.max_concurrency, effective, attempt_env,
-                                        "MaxConcurrency")
         if state.distributed:
-            return await self._distributed_map(
-                state, effective, attempt_env, items, max_concurrency, node, resume
-            )
+            return await self._distributed_map(state, effective, attempt_env, items, node, resume)
+        max_concurrency = self._map_int(
+            state, state.max_concurrency, effective, attempt_env, "MaxConcurrency"
+        )
         self.record("MapStateStarted", state.name, {"length": len(items)})
+        # Tolerance applies to distributed runs only; AWS still checks the values.
+        self._map_int(state, state.tolerated_count, effective, attempt_env, "ToleratedFailureCount")
+        self._tolerated_percentage(state, effective, attempt_env)
         outputs: list[Any] = [MISSING] * len(items)
         nodes: dict[int, _Node] = {}
         node.branches = nodes
@@ -866,7 +898,6 @@ class Execution:
             on_done=on_done,
         )
         if failure:
-            self.record("MapStateFailed", state.name, None)
             raise failure[0]
         self.record("MapStateSucceeded", state.name, None)
         node.branches = None
@@ -887,6 +918,8 @@ class Execution:
                     f"{compact_json(value)}"
                 )
             return int(value)
+        if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+            value = int(value)
         if not is_int(value):
             raise runtime_error(
                 f"The {field}Path field refers to value \"{_plain(value)}\" which is not a "
@@ -953,18 +986,20 @@ class Execution:
         effective: Any,
         env: Env,
         items: list[Any],
-        max_concurrency: int,
         node: _Node,
         resume: _Node | None,
     ) -> Any:
         inputs = [self._select_item(state, effective, env, items, i) for i in range(len(items))]
         if state.batcher is not None:
             inputs = self._batch(state, effective, env, inputs)
+        max_concurrency = self._map_int(
+            state, state.max_concurrency, effective, env, "MaxConcurrency"
+        )
+        self.record("MapStateStarted", state.name, {"length": len(inputs)})
         tolerated_count = self._map_int(
             state, state.tolerated_count, effective, env, "ToleratedFailureCount"
         )
         tolerated_percentage = self._tolerated_percentage(state, effective, env)
-        self.record("MapStateStarted", state.name, {"length": len(inputs)})
         map_run = f"{self.info.execution_id}:{state.label or state.name}"
         self.record("MapRunStarted", state.name, {"mapRunArn": map_run})
         total = len(inputs)
@@ -1036,7 +1071,6 @@ class Execution:
                 state.name,
                 {"error": EXCEED_TOLERATED_FAILURE_THRESHOLD, "cause": cause},
             )
-            self.record("MapStateFailed", state.name, None)
             raise StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD, cause)
         self.record("MapRunSucceeded", state.name, None)
         self.record("MapStateSucceeded", state.name, None)
@@ -1052,6 +1086,11 @@ class Execution:
         if expr is None:
             return 0.0
         value = expr(data, env)
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if not is_number(value):
             if state.jsonata:
                 raise query_error(

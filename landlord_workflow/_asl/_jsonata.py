@@ -109,7 +109,7 @@ def _partition(items: Any, size: Any) -> Any:
 def _range(start: Any, end: Any, step: Any) -> Any:
     if not all(is_number(v) for v in (start, end, step)) or step == 0:
         raise jexception.JException("D3137", 0, "$range needs numbers and a non-zero step")
-    values: list[Any] = []
+    values: list[Any] = _Utils.create_sequence()
     current = start
     while (step > 0 and current <= end) or (step < 0 and current >= end):
         values.append(current)

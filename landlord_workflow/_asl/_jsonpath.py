@@ -406,8 +406,9 @@ class _Parser:
         chars: list[str] = []
         while not self.at_end():
             char = self.text[self.pos]
-            if char == "\\" and self.pos + 1 < len(self.text):
-                chars.append(self.text[self.pos + 1])
+            if char == "\\" and self.text[self.pos + 1 : self.pos + 2] == quote:
+                # Jayway unescapes only the quote itself; other backslashes stay.
+                chars.append(quote)
                 self.pos += 2
                 continue
             if char == quote:

@@ -19,11 +19,15 @@ it with the exception's class name, as Lambda reports a function error.
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import re
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any, Final
 
@@ -194,8 +198,20 @@ def find_handler(
     return None
 
 
-def missing_handler_error(request: TaskRequest, resource: Resource, request_id: str) -> StatesError:
-    """How AWS fails a Task whose resource does not exist."""
+def missing_handler_error(
+    request: TaskRequest,
+    resource: Resource,
+    request_id: str,
+) -> StatesError:
+    """How AWS fails a Task whose resource does not exist.
+
+    A bare function name is completed into the ARN AWS prints with the
+    region and account of the execution (when its id is an ARN).
+    """
+    parts = request.context.execution_id.split(":")
+    region, account = "us-east-1", "123456789012"
+    if len(parts) > 5 and parts[0] == "arn":
+        region, account = parts[3] or region, parts[4] or account
     if resource.kind == "lambda" or (
         resource.kind == "integration" and resource.service == "lambda"
     ):
@@ -203,7 +219,7 @@ def missing_handler_error(request: TaskRequest, resource: Resource, request_id: 
         if resource.kind == "integration" and isinstance(request.input, Mapping):
             name = str(request.input.get("FunctionName", ""))
         if _LAMBDA_ARN.fullmatch(name) is None:
-            name = f"arn:aws:lambda:us-east-1:123456789012:function:{_function_key(name)}"
+            name = f"arn:aws:lambda:{region}:{account}:function:{_function_key(name)}"
         if name.count(":") == 6:
             name += ":$LATEST"
         return StatesError(
@@ -241,11 +257,15 @@ async def call_handler(
     resource: Resource,
     *,
     request_id: str,
+    now: datetime | None = None,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> Any:
     """Invoke ``handler`` for ``request``; the task's result, or :class:`StatesError`.
 
-    The handler receives a private copy of the input (it may modify it).
+    The handler receives a private copy of the input (it may modify it);
+    for ``lambda:invoke`` the function receives ``Payload`` as Lambda does
+    (absent or null: ``{}``; a string holding JSON: that JSON). ``now``
+    dates the integration's HTTP metadata.
     A Lambda target's error is reported as Lambda reports it (error = the
     exception's class name, cause = ``{"errorMessage", "errorType"}`` JSON);
     a result that is not JSON (NaN, Infinity, objects) fails with
@@ -257,7 +277,7 @@ async def call_handler(
         resource.kind == "integration" and resource.service == "lambda"
     )
     if lambda_target and resource.kind == "integration" and isinstance(task_input, Mapping):
-        payload = task_input.get("Payload")
+        payload = _invoke_payload(task_input.get("Payload"))
     else:
         payload = task_input
     try:
@@ -272,10 +292,18 @@ async def call_handler(
     except Exception as exc:  # a handler error is a task error, as Lambda reports it
         name = type(exc).__name__
         if lambda_target:
-            cause = compact_json(
-                {"errorMessage": str(exc), "errorType": name, "requestId": request_id,
-                 "stackTrace": []}
-            )
+            trace = getattr(exc, "stack_trace", None)
+            if not isinstance(trace, list):
+                trace = traceback.format_tb(exc.__traceback__)
+            error = {
+                "errorMessage": str(exc),
+                "errorType": name,
+                "requestId": request_id,
+                "stackTrace": trace,
+            }
+            # The legacy Lambda task shows the function's error as the Python runtime
+            # printed it; the lambda:invoke integration re-serialises it compactly.
+            cause = json.dumps(error) if resource.kind == "lambda" else compact_json(error)
         else:
             cause = str(exc)
         raise StatesError(name, cause) from None
@@ -288,7 +316,10 @@ async def call_handler(
             f"not JSON: {exc}",
         ) from None
     if resource.kind == "integration" and resource.service == "lambda":
-        text = compact_json(_lambda_invoke_shape(json.loads(text), request_id))
+        shape = _lambda_invoke_shape(json.loads(text), request_id, now)
+        if isinstance(task_input, Mapping) and task_input.get("LogType") == "Tail":
+            shape = _with_log_tail(shape, request_id)
+        text = compact_json(shape)
     size = len(text) if text.isascii() else len(text.encode())
     if size > max_payload_bytes:
         raise StatesError(
@@ -299,8 +330,36 @@ async def call_handler(
     return json.loads(text)
 
 
-def _lambda_invoke_shape(payload: Any, request_id: str) -> dict[str, Any]:
-    length = str(len(compact_json(payload)))
+def _with_log_tail(shape: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """``LogType: Tail``: the end of the (simulated) function log, base64, as Lambda adds it."""
+    log = (
+        f"START RequestId: {request_id} Version: $LATEST\n"
+        f"END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: 1.00 ms\n"
+    )
+    tail = base64.b64encode(log.encode()).decode("ascii")
+    metadata = shape["SdkHttpMetadata"]
+    metadata["AllHttpHeaders"] = {"X-Amz-Log-Result": [tail], **metadata["AllHttpHeaders"]}
+    metadata["HttpHeaders"] = {**metadata["HttpHeaders"], "X-Amz-Log-Result": tail}
+    return {"ExecutedVersion": shape["ExecutedVersion"], "LogResult": tail, **shape}
+
+
+def _invoke_payload(payload: Any) -> Any:
+    if payload is None:
+        return {}
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+    return payload
+
+
+def _lambda_invoke_shape(payload: Any, request_id: str, now: datetime | None) -> dict[str, Any]:
+    # The body as the function's runtime wrote it (Python's json.dumps).
+    length = str(len(json.dumps(payload)))
+    date = format_datetime(now or datetime(1970, 1, 1, tzinfo=UTC), usegmt=True)
+    trace = f"Root=1-{request_id.replace('-', '')[:8]}-{request_id.replace('-', '')[8:32]}"
     return {
         "ExecutedVersion": "$LATEST",
         "Payload": payload,
@@ -311,15 +370,19 @@ def _lambda_invoke_shape(payload: Any, request_id: str) -> dict[str, Any]:
                 "Connection": ["keep-alive"],
                 "x-amzn-RequestId": [request_id],
                 "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace],
                 "Content-Type": ["application/json"],
             },
             "HttpHeaders": {
                 "Connection": "keep-alive",
                 "Content-Length": length,
                 "Content-Type": "application/json",
+                "Date": date,
                 "X-Amz-Executed-Version": "$LATEST",
                 "x-amzn-Remapped-Content-Length": "0",
                 "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace,
             },
             "HttpStatusCode": 200,
         },

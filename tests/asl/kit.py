@@ -145,7 +145,9 @@ class KitRuntime:
             raise missing_handler_error(request, resource, self.uuid())
         try:
             return await self._with_timeout(
-                call_handler(handler, request, resource, request_id=self.uuid()),
+                call_handler(
+                    handler, request, resource, request_id=self.uuid(), now=self.now()
+                ),
                 request.timeout_seconds,
                 TIMEOUT,
             )
