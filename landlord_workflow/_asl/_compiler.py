@@ -31,6 +31,7 @@ from landlord_workflow._asl._jsonpath import (
     compile_reference_path,
 )
 from landlord_workflow._asl._model import Catcher, ChoiceBranch, Machine, Retrier, State
+from landlord_workflow._asl._routing import parse_resource
 from landlord_workflow._asl._payload import (
     Expr,
     TemplateError,
@@ -157,7 +158,7 @@ _FIELDS: Final[Mapping[str, tuple[frozenset[str], frozenset[str], frozenset[str]
                 "ToleratedFailurePercentagePath",
             }
         ),
-        frozenset({"Items", "Output"}),
+        frozenset({"Items", "Output", "Arguments"}),
     ),
 }
 _RETRY_FIELDS: Final = frozenset(
@@ -174,6 +175,18 @@ _RETRY_FIELDS: Final = frozenset(
 _CATCH_FIELDS: Final = {
     False: frozenset({"ErrorEquals", "Next", "ResultPath", "Comment", "Assign"}),
     True: frozenset({"ErrorEquals", "Next", "Output", "Comment", "Assign"}),
+}
+# Optimized integrations whose actions are a short, fixed list (others are not checked).
+_OPTIMIZED: Final[Mapping[str, frozenset[str]]] = {
+    "dynamodb": frozenset({"getItem", "putItem", "updateItem", "deleteItem"}),
+    "sqs": frozenset({"sendMessage"}),
+    "sns": frozenset({"publish"}),
+    "events": frozenset({"putEvents"}),
+    "lambda": frozenset({"invoke"}),
+    "states": frozenset({"startExecution"}),
+    "batch": frozenset({"submitJob"}),
+    "ecs": frozenset({"runTask"}),
+    "glue": frozenset({"startJobRun"}),
 }
 _VARIABLE_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _RESERVED_VARIABLES: Final = frozenset({"states"})
@@ -316,18 +329,24 @@ class _Compiler:
                 terminal.add(name)
         seen = {start}
         stack = [start]
+        reaches_end = False
         while stack:
             name = stack.pop()
             if name in terminal:
-                return
+                reaches_end = True
             for target in edges.get(name, ()):
                 if target not in seen:
                     seen.add(target)
                     stack.append(target)
-        self.problem(
-            f"{path}.States",
-            f"no terminal state (End: true, Succeed or Fail) is reachable from {start!r}",
-        )
+        if not reaches_end:
+            self.problem(
+                f"{path}.States",
+                f"no terminal state (End: true, Succeed or Fail) is reachable from {start!r}",
+            )
+        for name in states:
+            if name not in seen and isinstance(name, str):
+                self.problem(f"{path}.States.{name}", f"UNREACHABLE_STATE: State '{name}' is "
+                             "not reachable")
 
     # -------------------------------------------------------------- states
 
@@ -453,6 +472,14 @@ class _Compiler:
             self.problem(f"{path}.Resource", "is required (a non-empty string)")
         else:
             state.resource = resource
+            parsed = parse_resource(resource)
+            actions = _OPTIMIZED.get(parsed.service) if parsed.kind == "integration" else None
+            if actions is not None and parsed.action not in actions:
+                self.problem(
+                    f"{path}.Resource",
+                    f"The resource provided {resource} is not recognized. The value is not a "
+                    "valid resource ARN, or the resource is not available in this region.",
+                )
         self.arguments_or_parameters(state, raw, path)
         state.timeout = self.duration(raw, "TimeoutSeconds", path, state.jsonata)
         state.heartbeat = self.duration(raw, "HeartbeatSeconds", path, state.jsonata)
@@ -746,14 +773,19 @@ class _Compiler:
 
         # Items
         if jsonata:
-            if "Items" in raw:
-                items = raw["Items"]
+            items_field = "Items" if "Items" in raw or "Arguments" not in raw else "Arguments"
+            if items_field in raw:
+                items = raw[items_field]
                 if is_jsonata_string(items):
-                    state.items = self.jsonata_value(items, f"{path}.Items", "Items")
+                    state.items = self.jsonata_value(items, f"{path}.{items_field}", items_field)
                 elif isinstance(items, list):
-                    state.items = self.jsonata_template(items, f"{path}.Items", "Items")
+                    state.items = self.jsonata_template(
+                        items, f"{path}.{items_field}", items_field
+                    )
                 else:
-                    self.problem(f"{path}.Items", "must be an array or a JSONata expression")
+                    self.problem(
+                        f"{path}.{items_field}", "must be an array or a JSONata expression"
+                    )
         elif "ItemsPath" in raw:
             items_path = self.any_path(raw["ItemsPath"], f"{path}.ItemsPath")
             if items_path is not None:
@@ -778,9 +810,6 @@ class _Compiler:
         state.tolerated_percentage = self.map_number(
             raw, "ToleratedFailurePercentage", path, jsonata, integer=False
         )
-        for key in ("ItemReader", "ItemBatcher", "ResultWriter", "Label"):
-            if key in raw and not state.distributed:
-                self.problem(f"{path}.{key}", f"{key} is only supported in a DISTRIBUTED Map")
         if "Label" in raw:
             label = raw["Label"]
             if not isinstance(label, str) or len(label) > 40 or any(

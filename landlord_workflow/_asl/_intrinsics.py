@@ -487,6 +487,8 @@ class _Parser:
             char = text[self.pos]
             if char == "\\" and self.pos + 1 < len(text):
                 following = text[self.pos + 1]
+                if following not in "{}'\\":
+                    raise self.error(f"illegal escape sequence '\\{following}'")
                 # \{ \} stay escaped for States.Format; \' and \\ unescape here.
                 chars.append(char + following if following in "{}" else following)
                 self.pos += 2

@@ -348,9 +348,11 @@ class _Parser:
         while not self.at_end() and self.text[self.pos] in " \t\n\r":
             self.pos += 1
 
-    def name(self) -> str:
+    def name(self, stop: str = "") -> str:
         start = self.pos
-        while not self.at_end() and self.text[self.pos] not in _NAME_END:
+        while not self.at_end() and self.text[self.pos] not in _NAME_END and (
+            not stop or self.text[self.pos] not in stop
+        ):
             self.pos += 1
         if start == self.pos:
             raise self.error("expected a property name")
@@ -381,7 +383,7 @@ class _Parser:
                     self.pos += 1
                     segments.append((_WILD, None))
                 else:
-                    name = self.name()
+                    name = self.name(stop)
                     if self.peek(2) == "()":
                         if name not in _FUNCTIONS:
                             raise self.error(f"unknown function {name}()")
@@ -391,8 +393,15 @@ class _Parser:
                         segments.append((_KEY, name))
             elif char == "[":
                 segments.append(self.bracket())
-            elif stop and char in " \t\n\r":
-                break
+            elif char in " \t\n\r":
+                if stop:
+                    break
+                if self.text[self.pos :].strip():
+                    raise self.error(f"unexpected {char!r}")
+                self.pos = len(self.text)  # trailing whitespace is ignored, as by Jayway
+            elif segments and segments[-1][0] not in (_KEY, _FUNCTION):
+                # Jayway reads a name right after a bracket ("[0]name") as a property.
+                segments.append((_KEY, self.name(stop)))
             else:
                 raise self.error(f"unexpected {char!r}")
         for index, (kind, _) in enumerate(segments):
@@ -685,12 +694,17 @@ class _FilterParser:
                 value = float(number) if any(c in number for c in ".eE") else int(number)
             else:
                 for word, literal in (("true", True), ("false", False), ("null", None)):
-                    if p.text.startswith(word, p.pos):
+                    if re.match(rf"{word}\b", p.text[p.pos :]):
                         p.pos += len(word)
                         value = literal
                         break
                 else:
-                    raise p.error("expected a value in the filter")
+                    word_match = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*").match(p.text, p.pos)
+                    if word_match is None:
+                        raise p.error("expected a value in the filter")
+                    # An unquoted word compares as a string.
+                    p.pos = word_match.end()
+                    value = word_match.group()
 
         def constant(cur: Any, root: Any) -> Any:
             return value
