@@ -112,7 +112,7 @@ class JsonPath:
             and all(kind in (_KEY, _INDEX) for kind, _ in segments[:-1])
         )
         if segments and segments[-1][0] == _FUNCTION:
-            self.definite = True
+            self.definite = all(kind in (_KEY, _INDEX) for kind, _ in segments[:-1])
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"
@@ -174,10 +174,10 @@ class JsonPath:
                 # trailing function
                 node = _apply_function(arg, node, self.text)
             return node
-        found = _walk(value, segments, value)
         if segments[-1][0] == _FUNCTION:
-            return found[0] if found else MISSING
-        return found
+            # Jayway applies a trailing function to the whole selection.
+            return _apply_function(segments[-1][1], _walk(value, segments[:-1], value), self.text)
+        return _walk(value, segments, value)
 
     def find(self, value: Any) -> Any:
         """Like :meth:`read`, but :data:`MISSING` instead of an error."""
@@ -281,12 +281,10 @@ def _walk(value: Any, segments: Sequence[_Segment], root: Any) -> list[Any]:
 # ------------------------------------------------------------------- functions
 
 
-def _numbers(value: Any, name: str) -> list[float]:
-    if not isinstance(value, list) or not value:
-        raise PathError(f"Aggregation function attempted to calculate value using empty array")
-    numbers = [v for v in value if _is_number(v)]
+def _numbers(value: Any) -> list[float]:
+    numbers = [v for v in value if _is_number(v)] if isinstance(value, list) else []
     if not numbers:
-        raise PathError(f"Aggregation function attempted to calculate value using empty array")
+        raise PathError("Aggregation function attempted to calculate value using empty array")
     return numbers
 
 
@@ -307,7 +305,7 @@ def _apply_function(name: str, value: Any, text: str) -> Any:
         if isinstance(value, list) and value:
             return value[0] if name == "first" else value[-1]
         raise PathError(f"Invalid function: {name}() on a value that is not a non-empty array")
-    numbers = _numbers(value, name)
+    numbers = _numbers(value)
     if name == "min":
         return float(min(numbers))
     if name == "max":
@@ -450,7 +448,7 @@ class _Parser:
             self.pos += 1
             self.close()
             return (_WILD, None)
-        if char in "'\"":
+        if char and char in "'\"":
             keys = [self.quoted()]
             self.skip_space()
             while self.peek() == ",":
