@@ -31,7 +31,6 @@ from landlord_workflow._asl._jsonpath import (
     compile_reference_path,
 )
 from landlord_workflow._asl._model import Catcher, ChoiceBranch, Machine, Retrier, State
-from landlord_workflow._asl._routing import parse_resource
 from landlord_workflow._asl._payload import (
     Expr,
     TemplateError,
@@ -44,6 +43,7 @@ from landlord_workflow._asl._payload import (
     jsonata_expression,
     path_reader,
 )
+from landlord_workflow._asl._routing import parse_resource
 from landlord_workflow._asl._timestamps import parse_timestamp
 from landlord_workflow._asl._values import is_int, is_number
 from landlord_workflow.errors import InvalidSpecError
@@ -241,9 +241,7 @@ class _Compiler:
 
     # ------------------------------------------------------------ machines
 
-    def machine(
-        self, raw: Any, path: str, *, jsonata: bool, top: bool = False
-    ) -> Machine | None:
+    def machine(self, raw: Any, path: str, *, jsonata: bool, top: bool = False) -> Machine | None:
         if not isinstance(raw, Mapping):
             self.problem(path, "must be a JSON object")
             return None
@@ -257,11 +255,9 @@ class _Compiler:
                 self.problem(f"{path}.QueryLanguage", "must be JSONPath or JSONata")
             jsonata = language == "JSONata"
             if "Version" in raw and raw["Version"] != "1.0":
-                self.problem(f"{path}.Version", "must be \"1.0\"")
+                self.problem(f"{path}.Version", 'must be "1.0"')
         timeout = raw.get("TimeoutSeconds") if top else None
-        if top and "TimeoutSeconds" in raw and (
-            not is_int(timeout) or not 0 < timeout <= _MAX_INT  # type: ignore[operator]
-        ):
+        if top and "TimeoutSeconds" in raw and (not is_int(timeout) or not 0 < timeout <= _MAX_INT):
             self.problem(f"{path}.TimeoutSeconds", f"must be an integer from 1 to {_MAX_INT}")
             timeout = None
         if "Comment" in raw and not isinstance(raw["Comment"], str):
@@ -345,8 +341,9 @@ class _Compiler:
             )
         for name in states:
             if name not in seen and isinstance(name, str):
-                self.problem(f"{path}.States.{name}", f"UNREACHABLE_STATE: State '{name}' is "
-                             "not reachable")
+                self.problem(
+                    f"{path}.States.{name}", f"UNREACHABLE_STATE: State '{name}' is not reachable"
+                )
 
     # -------------------------------------------------------------- states
 
@@ -378,8 +375,7 @@ class _Compiler:
             elif language == "JSONPath" and parent_jsonata:
                 self.problem(
                     f"{path}.QueryLanguage",
-                    "a state cannot use JSONPath when the state machine's QueryLanguage is "
-                    "JSONata",
+                    "a state cannot use JSONPath when the state machine's QueryLanguage is JSONata",
                 )
             else:
                 jsonata = language == "JSONata"
@@ -426,7 +422,9 @@ class _Compiler:
         getattr(self, f"state_{kind.lower()}")(state, raw, path, states)
         return state
 
-    def flow(self, state: State, raw: Mapping[str, Any], path: str, states: Mapping[str, Any]):
+    def flow(
+        self, state: State, raw: Mapping[str, Any], path: str, states: Mapping[str, Any]
+    ) -> None:
         kind = state.type
         if kind in ("Choice", "Succeed", "Fail"):
             state.end = kind != "Choice"
@@ -563,7 +561,9 @@ class _Compiler:
     def state_fail(self, state: State, raw: Mapping[str, Any], path: str, states: Any) -> None:
         for field, path_field in (("Error", "ErrorPath"), ("Cause", "CausePath")):
             if field in raw and path_field in raw:
-                self.problem(f"{path}.{path_field}", f"use either {field} or {path_field}, not both")
+                self.problem(
+                    f"{path}.{path_field}", f"use either {field} or {path_field}, not both"
+                )
                 continue
             compiled: Expr | None = None
             if field in raw:
@@ -622,8 +622,10 @@ class _Compiler:
         if jsonata:
             for key in raw:
                 if key not in ("Condition", "Next", "Comment", "Assign", "Output"):
-                    self.problem(f"{path}.{key}", f"the field '{key}' is not supported in a "
-                                 "JSONata Choice rule")
+                    self.problem(
+                        f"{path}.{key}",
+                        f"the field '{key}' is not supported in a JSONata Choice rule",
+                    )
             condition = raw.get("Condition")
             if isinstance(condition, bool):
                 constant_condition = condition
@@ -637,7 +639,7 @@ class _Compiler:
             return jsonata_condition(expr, condition[2:-2].strip())
         return self.jsonpath_rule(raw, path, top=True)
 
-    def jsonpath_rule(self, raw: Mapping[str, Any], path: str, *, top: bool) -> Rule | None:
+    def jsonpath_rule(self, raw: Mapping[str, Any], path: str, *, top: bool) -> Rule | None:  # noqa: PLR0915
         allowed = {"Comment"} | ({"Next", "Assign"} if top else set())
         operators = [key for key in raw if key not in allowed]
         if any(op in raw for op in ("And", "Or", "Not")):
@@ -727,7 +729,7 @@ class _Compiler:
                 compiled.append(machine)
         state.branches = tuple(compiled)
 
-    def state_map(self, state: State, raw: Mapping[str, Any], path: str, states: Any) -> None:
+    def state_map(self, state: State, raw: Mapping[str, Any], path: str, states: Any) -> None:  # noqa: PLR0915
         jsonata = state.jsonata
         field = "ItemProcessor" if "ItemProcessor" in raw else "Iterator"
         if "ItemProcessor" in raw and "Iterator" in raw:
@@ -750,7 +752,9 @@ class _Compiler:
                     )
             mode = config.get("Mode", "INLINE")
             if mode not in ("INLINE", "DISTRIBUTED"):
-                self.problem(f"{path}.{field}.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED")
+                self.problem(
+                    f"{path}.{field}.ProcessorConfig.Mode", "must be INLINE or DISTRIBUTED"
+                )
             execution_type = config.get("ExecutionType")
             if execution_type is not None and execution_type not in ("STANDARD", "EXPRESS"):
                 self.problem(
@@ -779,9 +783,7 @@ class _Compiler:
                 if is_jsonata_string(items):
                     state.items = self.jsonata_value(items, f"{path}.{items_field}", items_field)
                 elif isinstance(items, list):
-                    state.items = self.jsonata_template(
-                        items, f"{path}.{items_field}", items_field
-                    )
+                    state.items = self.jsonata_template(items, f"{path}.{items_field}", items_field)
                 else:
                     self.problem(
                         f"{path}.{items_field}", "must be an array or a JSONata expression"
@@ -812,11 +814,17 @@ class _Compiler:
         )
         if "Label" in raw:
             label = raw["Label"]
-            if not isinstance(label, str) or len(label) > 40 or any(
-                c.isspace() or c in '<>{}[]?*"#%\\^|~`$&,;:/' or _is_control(c) for c in label
+            if (
+                not isinstance(label, str)
+                or len(label) > 40
+                or any(
+                    c.isspace() or c in '<>{}[]?*"#%\\^|~`$&,;:/' or _is_control(c) for c in label
+                )
             ):
-                self.problem(f"{path}.Label", "must be at most 40 characters without whitespace or "
-                             "special characters")
+                self.problem(
+                    f"{path}.Label",
+                    "must be at most 40 characters without whitespace or special characters",
+                )
             else:
                 state.label = label
         if "ItemReader" in raw:
@@ -891,12 +899,18 @@ class _Compiler:
             if expr is not None:
                 compiled[field] = expr
         if "BatchInput" in batcher:
-            compiled["BatchInput"] = self.payload(
-                batcher["BatchInput"], f"{path}.BatchInput", state.jsonata
+            batch_input = self.payload(batcher["BatchInput"], f"{path}.BatchInput", state.jsonata)
+            if batch_input is not None:
+                compiled["BatchInput"] = batch_input
+        if not any(
+            key in batcher
+            for key in (
+                "MaxItemsPerBatch",
+                "MaxItemsPerBatchPath",
+                "MaxInputBytesPerBatch",
+                "MaxInputBytesPerBatchPath",
             )
-        if not any(key in batcher for key in ("MaxItemsPerBatch", "MaxItemsPerBatchPath",
-                                              "MaxInputBytesPerBatch",
-                                              "MaxInputBytesPerBatchPath")):
+        ):
             self.problem(path, "needs MaxItemsPerBatch or MaxInputBytesPerBatch")
         state.batcher = compiled
 
@@ -933,17 +947,24 @@ class _Compiler:
                     self.problem(f"{entry_path}.{key}", f"the field '{key}' is not supported here")
             errors = self.error_equals(entry, entry_path)
             if errors == ("States.ALL",) and index != len(raw) - 1:
-                self.problem(
-                    f"{entry_path}.ErrorEquals", "States.ALL must be in the last retrier"
-                )
+                self.problem(f"{entry_path}.ErrorEquals", "States.ALL must be in the last retrier")
             checks: tuple[tuple[str, Callable[[Any], bool], str], ...] = (
-                ("IntervalSeconds", lambda v: is_int(v) and 0 < v <= _MAX_INT,
-                 f"an integer from 1 to {_MAX_INT}"),
-                ("MaxAttempts", lambda v: is_int(v) and 0 <= v <= _MAX_INT,
-                 f"an integer from 0 to {_MAX_INT}"),
+                (
+                    "IntervalSeconds",
+                    lambda v: is_int(v) and 0 < v <= _MAX_INT,
+                    f"an integer from 1 to {_MAX_INT}",
+                ),
+                (
+                    "MaxAttempts",
+                    lambda v: is_int(v) and 0 <= v <= _MAX_INT,
+                    f"an integer from 0 to {_MAX_INT}",
+                ),
                 ("BackoffRate", lambda v: is_number(v) and v >= 1.0, "a number >= 1.0"),
-                ("MaxDelaySeconds", lambda v: is_int(v) and 0 < v <= _MAX_INT,
-                 f"an integer from 1 to {_MAX_INT}"),
+                (
+                    "MaxDelaySeconds",
+                    lambda v: is_int(v) and 0 < v <= _MAX_INT,
+                    f"an integer from 1 to {_MAX_INT}",
+                ),
             )
             ok = errors is not None
             for key, check, description in checks:

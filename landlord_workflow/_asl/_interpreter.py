@@ -17,6 +17,7 @@ effect when the state ends.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -158,7 +159,7 @@ class Execution:
         runtime: Runtime,
         recorder: Recorder,
         info: ExecutionInfo,
-        input: Any,  # noqa: A002 - ASL's name
+        input: Any,
         checkpoint: Mapping[str, Any] | None = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         history_limit: int = HISTORY_LIMIT,
@@ -275,7 +276,7 @@ class Execution:
 
     # ---------------------------------------------------------- machines
 
-    async def _run_machine(
+    async def _run_machine(  # noqa: PLR0917
         self,
         machine: Machine,
         start: str,
@@ -354,8 +355,7 @@ class Execution:
         for name in assigned:
             if scope.is_outer(name):
                 raise runtime_error(
-                    f"Cannot bind a value to the variable '{name}' as it belongs to an outer "
-                    "scope."
+                    f"Cannot bind a value to the variable '{name}' as it belongs to an outer scope."
                 ).at(state, self.events)
         scope.values.update(assigned)
 
@@ -376,9 +376,7 @@ class Execution:
                 env.result = MISSING
                 if catcher.assign is not None:
                     assigned = catcher.assign(data, env)
-                output = (
-                    catcher.output(data, env) if catcher.output is not None else error_output
-                )
+                output = catcher.output(data, env) if catcher.output is not None else error_output
             else:
                 if catcher.assign is not None:
                     assigned = _assignments(catcher.assign(error_output, env))
@@ -413,10 +411,7 @@ class Execution:
         assigned: dict[str, Any] | None = None
         following = state.next
         if kind == "Pass":
-            if state.parameters is not None:
-                result = state.parameters(effective, env)
-            else:
-                result = effective
+            result = state.parameters(effective, env) if state.parameters is not None else effective
             if state.result is not None:
                 result = state.result(effective, env)
             if state.assign is not None:
@@ -478,9 +473,7 @@ class Execution:
                 return branch.next, branch.assign
         if state.default is not None:
             return state.default, state.assign
-        raise StatesError(
-            NO_CHOICE_MATCHED, f"No Matches! (state '{state.name}' has no Default)"
-        )
+        raise StatesError(NO_CHOICE_MATCHED, f"No Matches! (state '{state.name}' has no Default)")
 
     def _choose_jsonata(self, state: State, data: Any, env: Env) -> tuple[str, Any, Any]:
         for branch in state.choices:
@@ -488,9 +481,7 @@ class Execution:
                 return branch.next, branch.assign, branch.output
         if state.default is not None:
             return state.default, state.assign, state.output
-        raise StatesError(
-            NO_CHOICE_MATCHED, f"No Matches! (state '{state.name}' has no Default)"
-        )
+        raise StatesError(NO_CHOICE_MATCHED, f"No Matches! (state '{state.name}' has no Default)")
 
     async def _wait(self, state: State, data: Any, env: Env) -> None:
         if state.seconds is not None:
@@ -578,8 +569,12 @@ class Execution:
                 self.note(
                     "TaskRetried",
                     state.name,
-                    {"error": err.error, "cause": err.cause, "retryCount": retry_count,
-                     "delaySeconds": delay},
+                    {
+                        "error": err.error,
+                        "cause": err.cause,
+                        "retryCount": retry_count,
+                        "delaySeconds": delay,
+                    },
                 )
                 resume = None
                 if delay > 0:
@@ -595,20 +590,24 @@ class Execution:
             updates.update(extra)
         return env.with_context(updates)
 
-    async def _task(self, state: State, effective: Any, env: Env, retry_count: int) -> Any:
+    async def _task(self, state: State, effective: Any, env: Env, retry_count: int) -> Any:  # noqa: PLR0915
         assert state.resource is not None  # noqa: S101 - the compiler ensures it
         resource = parse_resource(state.resource)
         token: str | None = None
         if resource.pattern in ("waitForTaskToken", "sync", "sync:2"):
             token = self.runtime.new_task_token(state.name)
-        attempt_env = self._attempt_env(env, retry_count, {"Task": {"Token": token}} if token else None)
+        attempt_env = self._attempt_env(
+            env, retry_count, {"Task": {"Token": token}} if token else None
+        )
         if state.jsonata:
             task_input = state.arguments(effective, attempt_env) if state.arguments else effective
             if state.arguments is None:
                 task_input = effective
         else:
             task_input = (
-                state.parameters(effective, attempt_env) if state.parameters is not None else effective
+                state.parameters(effective, attempt_env)
+                if state.parameters is not None
+                else effective
             )
         timeout = self._seconds(state, state.timeout, effective, attempt_env, "TimeoutSeconds")
         heartbeat = self._seconds(
@@ -684,8 +683,7 @@ class Execution:
                     )
         except StatesError as err:
             if err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
-                self._record_task("TimedOut", prefix, resource, state.name,
-                                  _error_details(err))
+                self._record_task("TimedOut", prefix, resource, state.name, _error_details(err))
             else:
                 self._record_task("Failed", prefix, resource, state.name, _error_details(err))
             raise
@@ -703,9 +701,7 @@ class Execution:
             }
         self.record(f"{prefix}{outcome}", state, details)
 
-    def _seconds(
-        self, state: State, expr: Any, data: Any, env: Env, field: str
-    ) -> float | None:
+    def _seconds(self, state: State, expr: Any, data: Any, env: Env, field: str) -> float | None:
         if expr is None:
             return None
         value = expr(data, env)
@@ -724,10 +720,8 @@ class Execution:
         parameters = request.input if isinstance(request.input, Mapping) else {}
         child_input = parameters.get("Input", {})
         if isinstance(child_input, str):
-            try:
+            with contextlib.suppress(ValueError):
                 child_input = json.loads(child_input)
-            except ValueError:
-                pass
         child = ChildExecution(
             definition=None,
             state_machine_arn=parameters.get("StateMachineArn"),
@@ -742,7 +736,7 @@ class Execution:
 
     # ----------------------------------------------------------- Parallel
 
-    async def _parallel(
+    async def _parallel(  # noqa: PLR0917
         self,
         state: State,
         effective: Any,
@@ -754,7 +748,9 @@ class Execution:
         attempt_env = self._attempt_env(env, retry_count, None)
         if state.jsonata:
             branch_input = (
-                state.arguments(effective, attempt_env) if state.arguments is not None else effective
+                state.arguments(effective, attempt_env)
+                if state.arguments is not None
+                else effective
             )
         else:
             branch_input = (
@@ -780,8 +776,10 @@ class Execution:
                     return old.output
                 branch_node = _Node(parallel=True)
                 nodes[index] = branch_node
-                scope = old.scope if old is not None and old.scope is not None else Variables(
-                    env.variables
+                scope = (
+                    old.scope
+                    if old is not None and old.scope is not None
+                    else Variables(env.variables)
                 )
                 if old is not None and old.scope is not None:
                     scope.parent = env.variables
@@ -814,7 +812,7 @@ class Execution:
 
     # ---------------------------------------------------------------- Map
 
-    async def _map(
+    async def _map(  # noqa: PLR0917, PLR0915
         self,
         state: State,
         effective: Any,
@@ -848,15 +846,16 @@ class Execution:
             async def job() -> Any:
                 if old is not None and old.output is not MISSING:
                     nodes[index] = old
-                    self.record("MapIterationStarted", state.name, {"name": state.name,
-                                                                     "index": index})
-                    self.record("MapIterationSucceeded", state.name, {"name": state.name,
-                                                                       "index": index})
+                    self.record(
+                        "MapIterationStarted", state.name, {"name": state.name, "index": index}
+                    )
+                    self.record(
+                        "MapIterationSucceeded", state.name, {"name": state.name, "index": index}
+                    )
                     return old.output
                 iteration = _Node()
                 nodes[index] = iteration
-                self.record("MapIterationStarted", state.name, {"name": state.name,
-                                                                 "index": index})
+                self.record("MapIterationStarted", state.name, {"name": state.name, "index": index})
                 try:
                     if old is not None and old.state:
                         scope = old.scope if old.scope is not None else Variables(env.variables)
@@ -866,21 +865,22 @@ class Execution:
                         scope = Variables(env.variables)
                         data = self._select_item(state, effective, attempt_env, items, index)
                         start = processor.start_at
-                    output = await self._run_machine(
-                        processor, start, data, scope, iteration, old
-                    )
+                    output = await self._run_machine(processor, start, data, scope, iteration, old)
                 except StatesError as err:
-                    self.record("MapIterationFailed", state.name, {"name": state.name,
-                                                                    "index": index})
+                    self.record(
+                        "MapIterationFailed", state.name, {"name": state.name, "index": index}
+                    )
                     return _Failed(err)
                 except BaseException as exc:
                     if not isinstance(exc, Exception):
-                        self.record("MapIterationAborted", state.name,
-                                    {"name": state.name, "index": index})
+                        self.record(
+                            "MapIterationAborted", state.name, {"name": state.name, "index": index}
+                        )
                     raise
                 iteration.output = output
-                self.record("MapIterationSucceeded", state.name, {"name": state.name,
-                                                                   "index": index})
+                self.record(
+                    "MapIterationSucceeded", state.name, {"name": state.name, "index": index}
+                )
                 return output
 
             return job
@@ -903,9 +903,7 @@ class Execution:
         node.branches = None
         return outputs
 
-    def _map_int(
-        self, state: State, expr: Any, data: Any, env: Env, field: str
-    ) -> int:
+    def _map_int(self, state: State, expr: Any, data: Any, env: Env, field: str) -> int:
         if expr is None:
             return 0
         value = expr(data, env)
@@ -922,7 +920,7 @@ class Execution:
             value = int(value)
         if not is_int(value):
             raise runtime_error(
-                f"The {field}Path field refers to value \"{_plain(value)}\" which is not a "
+                f'The {field}Path field refers to value "{_plain(value)}" which is not a '
                 f"valid integer: {_path_text(state, field + 'Path')}"
             )
         if value < 0:
@@ -949,8 +947,9 @@ class Execution:
                 f"returned an unexpected result type. Expected 'array', but was "
                 f"'{json_kind(items)}' for value: {compact_json(items)}"
             )
-        raise runtime_error(f"Reference path \"{_path_text(state, 'ItemsPath')}\" must point "
-                            "to array.")
+        raise runtime_error(
+            f'Reference path "{_path_text(state, "ItemsPath")}" must point to array.'
+        )
 
     async def _read_items(self, state: State, effective: Any, env: Env) -> list[Any]:
         reader = state.item_reader or {}
@@ -980,7 +979,7 @@ class Execution:
         item_env = env.with_context({"Map": {"Item": {"Index": index, "Value": item}}})
         return state.item_selector(effective, item_env)
 
-    async def _distributed_map(
+    async def _distributed_map(  # noqa: PLR0917
         self,
         state: State,
         effective: Any,
@@ -1045,11 +1044,10 @@ class Execution:
             return job
 
         def too_many(failures: int) -> bool:
-            if failures > tolerated_count and (
-                total == 0 or failures * 100.0 / total > tolerated_percentage
-            ):
-                return True
-            return False
+            return bool(
+                failures > tolerated_count
+                and (total == 0 or failures * 100.0 / total > tolerated_percentage)
+            )
 
         def on_done(index: int, result: Any) -> bool:
             if isinstance(result, _Failed):
@@ -1087,10 +1085,8 @@ class Execution:
             return 0.0
         value = expr(data, env)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = float(value)
-            except ValueError:
-                pass
         if not is_number(value):
             if state.jsonata:
                 raise query_error(
@@ -1098,7 +1094,7 @@ class Execution:
                     f"{compact_json(value)}"
                 )
             raise runtime_error(
-                f"The ToleratedFailurePercentagePath field refers to value \"{_plain(value)}\" "
+                f'The ToleratedFailurePercentagePath field refers to value "{_plain(value)}" '
                 f"which is not a valid float: {_path_text(state, 'ToleratedFailurePercentagePath')}"
             )
         if not 0 <= value <= 100:
@@ -1219,8 +1215,9 @@ def _assign_at(node: Any, segments: Any, position: int, result: Any, path: JsonP
                 f"Unable to apply ResultPath '{path.text}' to input {compact_json(node)}",
             )
         copy = dict(node)
-        copy[arg] = result if last else _assign_at(node.get(arg), segments, position + 1,
-                                                   result, path)
+        copy[arg] = (
+            result if last else _assign_at(node.get(arg), segments, position + 1, result, path)
+        )
         return copy
     if not isinstance(node, list) or not -len(node) <= arg < len(node):
         raise StatesError(
@@ -1230,4 +1227,3 @@ def _assign_at(node: Any, segments: Any, position: int, result: Any, path: JsonP
     items = list(node)
     items[arg] = result if last else _assign_at(items[arg], segments, position + 1, result, path)
     return items
-

@@ -432,7 +432,9 @@ class _Parser:
                 raise self.error("expected ',' or ')'")
         low, high = _ARITY[name]
         if len(args) < low or (high is not None and len(args) > high):
-            expected = str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
+            expected = (
+                str(low) if low == high else f"{low} or more" if high is None else f"{low}-{high}"
+            )
             raise PathSyntaxError(
                 f"{name} takes {expected} argument(s), {len(args)} given in {self.text!r}"
             )

@@ -293,7 +293,7 @@ def _is_number(value: Any) -> bool:
 
 
 def _apply_function(name: str, value: Any, text: str) -> Any:
-    if name == "length" or name == "size":
+    if name in {"length", "size"}:
         if isinstance(value, list | str | Mapping):
             return len(value)
         raise PathError(f"Invalid function: length() on {_java_string(value)}")
@@ -348,8 +348,10 @@ class _Parser:
 
     def name(self, stop: str = "") -> str:
         start = self.pos
-        while not self.at_end() and self.text[self.pos] not in _NAME_END and (
-            not stop or self.text[self.pos] not in stop
+        while (
+            not self.at_end()
+            and self.text[self.pos] not in _NAME_END
+            and (not stop or self.text[self.pos] not in stop)
         ):
             self.pos += 1
         if start == self.pos:
@@ -522,10 +524,10 @@ def _equal(left: Any, right: Any) -> bool:
 
 
 def _order(left: Any, right: Any) -> int | None:
-    if _is_number(left) and _is_number(right):
-        return (left > right) - (left < right)
-    if isinstance(left, str) and isinstance(right, str):
-        return (left > right) - (left < right)
+    if (_is_number(left) and _is_number(right)) or (
+        isinstance(left, str) and isinstance(right, str)
+    ):
+        return int(left > right) - int(left < right)
     return None
 
 
@@ -542,8 +544,8 @@ def _compare(op: str, left: Any, right: Any) -> bool:
             return False
         return {"<": order < 0, "<=": order <= 0, ">": order > 0, ">=": order >= 0}[op]
     if op == "=~":
-        return isinstance(left, str) and isinstance(right, re.Pattern) and bool(
-            right.fullmatch(left)
+        return (
+            isinstance(left, str) and isinstance(right, re.Pattern) and bool(right.fullmatch(left))
         )
     if op == "in":
         return isinstance(right, list) and any(_equal(left, item) for item in right)
@@ -580,6 +582,14 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     return False
 
 
+def _either(first: _Predicate, second: _Predicate) -> _Predicate:
+    return lambda cur, root: first(cur, root) or second(cur, root)
+
+
+def _both(first: _Predicate, second: _Predicate) -> _Predicate:
+    return lambda cur, root: first(cur, root) and second(cur, root)
+
+
 class _FilterParser:
     """``?( ... )`` expressions: ``||``, ``&&``, ``!``, parentheses, comparisons."""
 
@@ -592,7 +602,7 @@ class _FilterParser:
         while self.p.peek(2) == "||":
             self.p.pos += 2
             right = self.conjunction()
-            left = (lambda a, b: lambda cur, root: a(cur, root) or b(cur, root))(left, right)
+            left = _either(left, right)
             self.p.skip_space()
         return left
 
@@ -602,7 +612,7 @@ class _FilterParser:
         while self.p.peek(2) == "&&":
             self.p.pos += 2
             right = self.unary()
-            left = (lambda a, b: lambda cur, root: a(cur, root) and b(cur, root))(left, right)
+            left = _both(left, right)
             self.p.skip_space()
         return left
 

@@ -30,7 +30,7 @@ class Retrier:
         "max_delay",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917
         self,
         error_equals: tuple[str, ...],
         interval: float,

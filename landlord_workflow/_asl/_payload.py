@@ -286,7 +286,8 @@ def compile_jsonata_template(payload: Any, field: str) -> Expr:
         return render_object
     if isinstance(payload, list):
         items = [
-            compile_jsonata_template(item, f"{field}[{index}]") for index, item in enumerate(payload)
+            compile_jsonata_template(item, f"{field}[{index}]")
+            for index, item in enumerate(payload)
         ]
         if all(_is_constant(expr) for expr in items):
             return constant([expr(None, None) for expr in items])  # type: ignore[arg-type]
@@ -297,4 +298,3 @@ def compile_jsonata_template(payload: Any, field: str) -> Expr:
 
         return render_list
     return constant(payload)
-

@@ -111,8 +111,10 @@ class Resource:
 
     @property
     def is_start_execution(self) -> bool:
-        return self.kind == "integration" and self.service == "states" and self.action in (
-            "startExecution",
+        return (
+            self.kind == "integration"
+            and self.service == "states"
+            and self.action in ("startExecution",)
         )
 
 

@@ -96,7 +96,7 @@ class Env:
         "variables",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0917
         self,
         make_context: Callable[[], dict[str, Any]],
         variables: Variables,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -40,12 +40,12 @@ def payload_size(value: Any) -> int:
     return len(text) if text.isascii() else len(text.encode())
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """Whether ``value`` is a JSON integer (not a boolean)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: Any) -> bool:
+def is_number(value: Any) -> TypeGuard[int | float]:
     """Whether ``value`` is a JSON number (not a boolean)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 

@@ -101,7 +101,7 @@ class KitRuntime:
     ) -> None:
         self.handlers = dict(handlers or {})
         self.clock = clock or VirtualClock(START)
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - reproducible, not secret
         self.echo = echo
         self.machines = dict(machines or {})
         self.items = dict(items or {})
@@ -145,9 +145,7 @@ class KitRuntime:
             raise missing_handler_error(request, resource, self.uuid())
         try:
             return await self._with_timeout(
-                call_handler(
-                    handler, request, resource, request_id=self.uuid(), now=self.now()
-                ),
+                call_handler(handler, request, resource, request_id=self.uuid(), now=self.now()),
                 request.timeout_seconds,
                 TIMEOUT,
             )
@@ -224,13 +222,13 @@ class KitRuntime:
                 result = await jobs[index]()
             if on_done(index, result):
                 stop.set()
-                raise _Stop
+                raise _StopError
 
         try:
             async with asyncio.TaskGroup() as group:
                 for index in range(len(jobs)):
                     group.create_task(one(index))
-        except* _Stop:
+        except* _StopError:
             pass
 
     async def read_items(self, state: str, reader: Mapping[str, Any], data: Any) -> Any:
@@ -279,13 +277,13 @@ class KitRuntime:
                 task.cancel()
 
 
-class _Stop(Exception):
+class _StopError(Exception):
     pass
 
 
 async def run_machine(
     definition: Mapping[str, Any],
-    input: Any = None,  # noqa: A002
+    input: Any = None,
     *,
     runtime: KitRuntime,
     name: str = "run",
@@ -316,7 +314,7 @@ async def run_machine(
 
 async def run(
     definition: Mapping[str, Any],
-    input: Any = None,  # noqa: A002
+    input: Any = None,
     **options: Any,
 ) -> Result:
     """Compile and run ``definition`` on a fresh :class:`KitRuntime` (``options`` go to it)."""

@@ -90,9 +90,7 @@ async def observe(case: Any) -> dict[str, Any]:
         start_time=runtime.now(),
         role_arn=f"arn:aws:iam::{ACCOUNT}:role/sfn-role",
     )
-    execution = Execution(
-        machine, runtime=runtime, recorder=recorder, info=info, input=case.input
-    )
+    execution = Execution(machine, runtime=runtime, recorder=recorder, info=info, input=case.input)
     timed_out = False
     task = asyncio.ensure_future(execution.run())
     handle = None
@@ -122,11 +120,15 @@ async def observe(case: Any) -> dict[str, Any]:
     ]
     if outcome is None:
         events.append(["ExecutionTimedOut", None])
-        return {"status": "TIMED_OUT", "error": None, "cause": None, "states": states,
-                "events": events}
+        return {
+            "status": "TIMED_OUT",
+            "error": None,
+            "cause": None,
+            "states": states,
+            "events": events,
+        }
     if outcome.succeeded:
-        return {"status": "SUCCEEDED", "output": outcome.output, "states": states,
-                "events": events}
+        return {"status": "SUCCEEDED", "output": outcome.output, "states": states, "events": events}
     return {
         "status": "FAILED",
         "error": outcome.error,

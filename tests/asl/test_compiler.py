@@ -38,32 +38,72 @@ def test_a_valid_definition_compiles_to_an_immutable_machine() -> None:
         (single({"Type": "Pass", "Next": "Nowhere"}), "definition.States.S.Next"),
         (single({"Type": "Pass", "Unknown": 1}), "definition.States.S.Unknown"),
         (single({"Type": "Wait", "Seconds": 100_000_000}), "definition.States.S.Seconds"),
-        (single({"Type": "Wait", "Timestamp": "2016-12-05 21:29:29Z"}),
-         "definition.States.S.Timestamp"),
-        (single({"Type": "Task", "Resource": "r", "Retry": [{"ErrorEquals": ["E"],
-                  "MaxAttempts": 100_000_000}]}), "definition.States.S.Retry[0].MaxAttempts"),
-        (single({"Type": "Task", "Resource": "r", "Retry": [{"ErrorEquals": ["States.ALL"]},
-                  {"ErrorEquals": ["E"]}]}), "definition.States.S.Retry[0].ErrorEquals"),
-        (single({"Type": "Task", "Resource": "r", "Retry": [{"ErrorEquals": ["E"],
-                  "JitterStrategy": "HALF"}]}), "definition.States.S.Retry[0].JitterStrategy"),
-        (single({"Type": "Task", "Resource": "r", "TimeoutSeconds": 5, "HeartbeatSeconds": 5}),
-         "definition.States.S.HeartbeatSeconds"),
-        (single({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:query"}),
-         "definition.States.S.Resource"),
-        (single({"Type": "Pass", "Parameters": {"x.$": "not a path"}}),
-         "definition.States.S.Parameters"),
-        (single({"Type": "Pass", "Parameters": {"x.$": "States.Nope()"}}),
-         "definition.States.S.Parameters"),
+        (
+            single({"Type": "Wait", "Timestamp": "2016-12-05 21:29:29Z"}),
+            "definition.States.S.Timestamp",
+        ),
+        (
+            single(
+                {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 100_000_000}],
+                }
+            ),
+            "definition.States.S.Retry[0].MaxAttempts",
+        ),
+        (
+            single(
+                {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "Retry": [{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["E"]}],
+                }
+            ),
+            "definition.States.S.Retry[0].ErrorEquals",
+        ),
+        (
+            single(
+                {
+                    "Type": "Task",
+                    "Resource": "r",
+                    "Retry": [{"ErrorEquals": ["E"], "JitterStrategy": "HALF"}],
+                }
+            ),
+            "definition.States.S.Retry[0].JitterStrategy",
+        ),
+        (
+            single({"Type": "Task", "Resource": "r", "TimeoutSeconds": 5, "HeartbeatSeconds": 5}),
+            "definition.States.S.HeartbeatSeconds",
+        ),
+        (
+            single({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:query"}),
+            "definition.States.S.Resource",
+        ),
+        (
+            single({"Type": "Pass", "Parameters": {"x.$": "not a path"}}),
+            "definition.States.S.Parameters",
+        ),
+        (
+            single({"Type": "Pass", "Parameters": {"x.$": "States.Nope()"}}),
+            "definition.States.S.Parameters",
+        ),
         (single({"Type": "Pass", "ResultPath": "$.a[*]"}), "definition.States.S.ResultPath"),
         (single({"Type": "Pass", "Output": {}}), "definition.States.S.Output"),
-        (single({"Type": "Pass", "QueryLanguage": "JSONata", "Parameters": {}}),
-         "definition.States.S.Parameters"),
-        (single({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $$ + %}"}),
-         "definition.States.S.Output"),
+        (
+            single({"Type": "Pass", "QueryLanguage": "JSONata", "Parameters": {}}),
+            "definition.States.S.Parameters",
+        ),
+        (
+            single({"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $$ + %}"}),
+            "definition.States.S.Output",
+        ),
         (single({"Type": "Pass", "Assign": {"states": 1}}), "definition.States.S.Assign.states"),
         (single({"Type": "Pass", "Assign": {"1x": 1}}), "definition.States.S.Assign.1x"),
-        (single({"Type": "Pass", "QueryLanguage": "JSONPath"}, QueryLanguage="JSONata"),
-         "definition.States.S.QueryLanguage"),
+        (
+            single({"Type": "Pass", "QueryLanguage": "JSONPath"}, QueryLanguage="JSONata"),
+            "definition.States.S.QueryLanguage",
+        ),
     ],
 )
 def test_invalid_definition_names_the_field(definition: Any, field: str) -> None:
@@ -137,8 +177,9 @@ def test_what_aws_accepts_is_accepted() -> None:
                 "Credentials": {"RoleArn": "arn:aws:iam::123456789012:role/x"},
                 "HeartbeatSecondsPath": "$.beat",
                 "TimeoutSecondsPath": "$.timeout",
-                "Retry": [{"ErrorEquals": ["States.ALL"], "JitterStrategy": "FULL",
-                           "MaxDelaySeconds": 10}],
+                "Retry": [
+                    {"ErrorEquals": ["States.ALL"], "JitterStrategy": "FULL", "MaxDelaySeconds": 10}
+                ],
                 "Parameters": {"Payload.$": "$.[0]", "Token.$": "$$.Task.Token"},
                 "ResultSelector": {"v.$": "$.items[?(@.x > 1)]"},
                 "Next": "M",

@@ -55,8 +55,15 @@ async def test_a_result_that_is_not_json_fails_with_states_runtime() -> None:
 
 async def test_retry_waits_interval_times_backoff_capped_by_max_delay() -> None:
     handler = failing("Flaky", times=3)
-    retry = [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 2, "BackoffRate": 3,
-              "MaxAttempts": 3, "MaxDelaySeconds": 10}]
+    retry = [
+        {
+            "ErrorEquals": ["Flaky"],
+            "IntervalSeconds": 2,
+            "BackoffRate": 3,
+            "MaxAttempts": 3,
+            "MaxDelaySeconds": 10,
+        }
+    ]
     result = await run(task(Retry=retry), handlers={"f": handler})
     assert result.output == {"calls": 4}
     delays = [e.details["delaySeconds"] for e in result.of_type("TaskRetried")]
@@ -65,8 +72,14 @@ async def test_retry_waits_interval_times_backoff_capped_by_max_delay() -> None:
 
 
 async def test_full_jitter_waits_a_random_part_of_the_delay() -> None:
-    retry = [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 10, "MaxAttempts": 1,
-              "JitterStrategy": "FULL"}]
+    retry = [
+        {
+            "ErrorEquals": ["Flaky"],
+            "IntervalSeconds": 10,
+            "MaxAttempts": 1,
+            "JitterStrategy": "FULL",
+        }
+    ]
     result = await run(task(Retry=retry), handlers={"f": failing("Flaky", times=1)})
     (delay,) = [e.details["delaySeconds"] for e in result.of_type("TaskRetried")]
     assert 0 <= delay < 10
@@ -82,8 +95,9 @@ async def test_retry_count_is_in_the_context_object_of_each_attempt() -> None:
         return value
 
     retry = [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 5}]
-    await run(task(Retry=retry, Parameters={"retry.$": "$$.State.RetryCount"}),
-              handlers={"f": handler})
+    await run(
+        task(Retry=retry, Parameters={"retry.$": "$$.State.RetryCount"}), handlers={"f": handler}
+    )
     assert seen == [0, 1, 2]
 
 
@@ -91,10 +105,13 @@ async def test_max_attempts_zero_never_retries_and_catch_takes_over() -> None:
     definition = {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "f", "End": True,
-                  "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 0}],
-                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err",
-                             "Next": "H"}]},
+            "T": {
+                "Type": "Task",
+                "Resource": "f",
+                "End": True,
+                "Retry": [{"ErrorEquals": ["E"], "MaxAttempts": 0}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "H"}],
+            },
             "H": {"Type": "Pass", "End": True},
         },
     }
@@ -108,9 +125,14 @@ async def test_states_runtime_is_never_retried_nor_caught() -> None:
     definition = {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "f", "OutputPath": "$.missing", "End": True,
-                  "Retry": [{"ErrorEquals": ["States.ALL"]}],
-                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}]},
+            "T": {
+                "Type": "Task",
+                "Resource": "f",
+                "OutputPath": "$.missing",
+                "End": True,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}],
+            },
             "H": {"Type": "Pass", "End": True},
         },
     }
@@ -154,8 +176,13 @@ async def test_a_caught_timeout_shows_an_empty_cause() -> None:
     definition = {
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "f", "TimeoutSecondsPath": "$.t", "End": True,
-                  "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "H"}]},
+            "T": {
+                "Type": "Task",
+                "Resource": "f",
+                "TimeoutSecondsPath": "$.t",
+                "End": True,
+                "Catch": [{"ErrorEquals": ["States.Timeout"], "Next": "H"}],
+            },
             "H": {"Type": "Pass", "End": True},
         },
     }
@@ -209,8 +236,7 @@ async def test_wait_for_task_token_waits_for_send_task_success() -> None:
     result, runtime = await callback_run({}, lambda rt, token: rt.send_success(token, {"ok": 1}))
     assert result.outcome.output == {"ok": 1}
     assert runtime.requests[0].input == {"MessageBody": {"token": runtime.tokens[0]}}
-    assert result.types()[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted",
-                                   "TaskSucceeded"]
+    assert result.types()[2:6] == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
 
 
 async def test_send_task_failure_fails_the_task_with_its_error_and_cause() -> None:

@@ -45,8 +45,10 @@ async def failure(expression: str, data: Any = None) -> tuple[str | None, str | 
         ("States.Base64Encode('Data to encode')", "RGF0YSB0byBlbmNvZGU="),
         ("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"),
         ("States.Hash('input data', 'SHA-256')", hashlib.sha256(b"input data").hexdigest()),
-        ("States.JsonMerge($.obj, States.StringToJson('{\"Arg1\": 2}'), false)",
-         {"Arg1": 2, "Arg2": []}),
+        (
+            "States.JsonMerge($.obj, States.StringToJson('{\"Arg1\": 2}'), false)",
+            {"Arg1": 2, "Arg2": []},
+        ),
         ("States.MathAdd(1.49, 1.5)", 3),
         ("States.MathAdd(-9, 3)", -6),
         ("States.StringSplit('1,2;3', ',;')", ["1", "2", "3"]),

@@ -101,7 +101,7 @@ def test_find_returns_missing_instead_of_failing() -> None:
 
 def test_quoted_keys_unescape_only_their_own_quote() -> None:
     key = 'Test\\""Name"'
-    assert compile_path("$['Test\\\"\"Name\"']").read({key: 1}) == 1
+    assert compile_path('$[\'Test\\""Name"\']').read({key: 1}) == 1
     assert compile_path("$['it\\'s']").read({"it's": 2}) == 2
 
 

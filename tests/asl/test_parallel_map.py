@@ -82,8 +82,11 @@ async def test_inline_map_runs_the_processor_per_item_with_item_selector_context
         {
             "Type": "Map",
             "ItemsPath": "$.items",
-            "ItemSelector": {"index.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value",
-                             "shared.$": "$.shared"},
+            "ItemSelector": {
+                "index.$": "$$.Map.Item.Index",
+                "value.$": "$$.Map.Item.Value",
+                "shared.$": "$.shared",
+            },
             "ItemProcessor": processor({"Type": "Pass"}),
         }
     )
@@ -109,8 +112,11 @@ async def test_max_concurrency_bounds_running_iterations() -> None:
         return value
 
     definition = single(
-        {"Type": "Map", "MaxConcurrency": 2,
-         "ItemProcessor": processor({"Type": "Task", "Resource": "w"})}
+        {
+            "Type": "Map",
+            "MaxConcurrency": 2,
+            "ItemProcessor": processor({"Type": "Task", "Resource": "w"}),
+        }
     )
     result = await run(definition, [1, 2, 3, 4, 5], handlers={"w": work})
     assert result.output == [1, 2, 3, 4, 5]
@@ -177,10 +183,13 @@ async def test_item_reader_items_come_from_the_runtime_reader() -> None:
     definition = single(
         {
             "Type": "Map",
-            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
-                           "ReaderConfig": {"MaxItems": 2}},
-            "ItemProcessor": processor({"Type": "Pass"}, Mode="DISTRIBUTED",
-                                       ExecutionType="EXPRESS"),
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"MaxItems": 2},
+            },
+            "ItemProcessor": processor(
+                {"Type": "Pass"}, Mode="DISTRIBUTED", ExecutionType="EXPRESS"
+            ),
         }
     )
     result = await run(definition, {}, items={"arn:aws:states:::s3:getObject": [1, 2, 3]})

@@ -43,9 +43,7 @@ def test_listed_deviations_name_existing_cases() -> None:
     assert all(name in ids and reason for name, reason in DEVIATIONS.items())
 
 
-@pytest.mark.parametrize(
-    "case", load_invalid_definitions(), ids=lambda case: case.id
-)
+@pytest.mark.parametrize("case", load_invalid_definitions(), ids=lambda case: case.id)
 def test_definition_aws_refused_is_refused(case: object) -> None:
     """A definition AWS refused at CreateStateMachine does not compile."""
     with pytest.raises(InvalidSpecError):

@@ -63,7 +63,12 @@ async def test_context_object_describes_the_execution_as_aws_does() -> None:
     context = result.output["c"]
     assert list(context) == ["Execution", "StateMachine", "State"]
     assert list(context["Execution"]) == [
-        "Id", "Input", "StartTime", "Name", "RoleArn", "RedriveCount",
+        "Id",
+        "Input",
+        "StartTime",
+        "Name",
+        "RoleArn",
+        "RedriveCount",
     ]
     assert context["Execution"]["Input"] == {"i": 1}
     assert context["Execution"]["StartTime"] == "2024-01-01T00:00:00.000Z"
@@ -78,8 +83,13 @@ async def test_choice_routes_on_the_first_matching_rule_then_default() -> None:
                 "Type": "Choice",
                 "Choices": [
                     {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
-                    {"And": [{"Variable": "$.s", "IsPresent": True},
-                             {"Variable": "$.s", "StringMatches": "a*z"}], "Next": "Word"},
+                    {
+                        "And": [
+                            {"Variable": "$.s", "IsPresent": True},
+                            {"Variable": "$.s", "StringMatches": "a*z"},
+                        ],
+                        "Next": "Word",
+                    },
                 ],
                 "Default": "Other",
             },
@@ -97,8 +107,10 @@ async def test_choice_without_match_or_default_fails_no_choice_matched() -> None
     definition = {
         "StartAt": "C",
         "States": {
-            "C": {"Type": "Choice",
-                  "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "Done"}]},
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "Done"}],
+            },
             "Done": {"Type": "Succeed"},
         },
     }
@@ -108,8 +120,10 @@ async def test_choice_without_match_or_default_fails_no_choice_matched() -> None
 
 async def test_wait_seconds_pass_on_the_execution_clock() -> None:
     result = await run(
-        chain(("W", {"Type": "Wait", "Seconds": 3600}),
-              ("T", {"Type": "Pass", "Parameters": {"t.$": "$$.State.EnteredTime"}}))
+        chain(
+            ("W", {"Type": "Wait", "Seconds": 3600}),
+            ("T", {"Type": "Pass", "Parameters": {"t.$": "$$.State.EnteredTime"}}),
+        )
     )
     assert result.output == {"t": "2024-01-01T01:00:00.000Z"}
 
@@ -151,7 +165,9 @@ async def test_wait_seconds_path_that_selects_nothing() -> None:
 
 
 async def test_wait_timestamp_path_that_is_not_a_timestamp() -> None:
-    result = await run(single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "2016-13-05T21:29:29Z"})
+    result = await run(
+        single({"Type": "Wait", "TimestampPath": "$.t"}), {"t": "2016-13-05T21:29:29Z"}
+    )
     assert result.error[1] is not None
     assert result.error[1].endswith(
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
@@ -178,8 +194,13 @@ async def test_fail_with_neither_error_nor_cause_records_neither() -> None:
 
 async def test_fail_paths_may_use_intrinsics_and_must_select_strings() -> None:
     ok = await run(
-        single({"Type": "Fail", "ErrorPath": "$.code",
-                "CausePath": "States.Format('tenant {} broke', $.t)"}),
+        single(
+            {
+                "Type": "Fail",
+                "ErrorPath": "$.code",
+                "CausePath": "States.Format('tenant {} broke', $.t)",
+            }
+        ),
         {"code": "E1", "t": "acme"},
     )
     assert ok.error == ("E1", "tenant acme broke")

@@ -40,8 +40,15 @@ async def test_assign_reads_values_from_state_entry_not_from_its_own_assignments
 
 async def test_task_assign_sees_the_raw_result_before_result_selector() -> None:
     definition = chain(
-        ("T", {"Type": "Task", "Resource": "f", "Assign": {"raw.$": "$.v"},
-               "ResultSelector": {"w.$": "$.v"}}),
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": "f",
+                "Assign": {"raw.$": "$.v"},
+                "ResultSelector": {"w.$": "$.v"},
+            },
+        ),
         ("P", {"Type": "Pass", "Parameters": {"raw.$": "$raw", "out.$": "$"}}),
     )
     result = await run(definition, {"v": 1}, handlers={"f": echo})
@@ -51,17 +58,39 @@ async def test_task_assign_sees_the_raw_result_before_result_selector() -> None:
 async def test_inner_scopes_read_outer_variables_but_cannot_assign_them() -> None:
     reads = chain(
         ("A", {"Type": "Pass", "Assign": {"outer": "o"}}),
-        ("P", {"Type": "Parallel", "Branches": [
-            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"inner": 1},
-                                              "Parameters": {"v.$": "$outer"}, "End": True}}},
-        ]}),
+        (
+            "P",
+            {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "B",
+                        "States": {
+                            "B": {
+                                "Type": "Pass",
+                                "Assign": {"inner": 1},
+                                "Parameters": {"v.$": "$outer"},
+                                "End": True,
+                            }
+                        },
+                    },
+                ],
+            },
+        ),
     )
     assert (await run(reads)).output == [{"v": "o"}]
     writes = chain(
         ("A", {"Type": "Pass", "Assign": {"outer": "o"}}),
-        ("M", {"Type": "Map", "ItemProcessor": {
-            "StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"outer": 2},
-                                             "End": True}}}}),
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "StartAt": "B",
+                    "States": {"B": {"Type": "Pass", "Assign": {"outer": 2}, "End": True}},
+                },
+            },
+        ),
     )
     result = await run(writes, [1])
     assert result.error[0] == "States.Runtime"
@@ -69,10 +98,18 @@ async def test_inner_scopes_read_outer_variables_but_cannot_assign_them() -> Non
 
 async def test_inner_variables_are_not_visible_after_the_parallel() -> None:
     definition = chain(
-        ("P", {"Type": "Parallel", "Branches": [
-            {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"inner": 1},
-                                              "End": True}}},
-        ]}),
+        (
+            "P",
+            {
+                "Type": "Parallel",
+                "Branches": [
+                    {
+                        "StartAt": "B",
+                        "States": {"B": {"Type": "Pass", "Assign": {"inner": 1}, "End": True}},
+                    },
+                ],
+            },
+        ),
         ("C", {"Type": "Pass", "Parameters": {"v.$": "$inner"}}),
     )
     result = await run(definition)
@@ -81,10 +118,16 @@ async def test_inner_variables_are_not_visible_after_the_parallel() -> None:
 
 async def test_jsonata_arguments_output_and_states_variables() -> None:
     definition = chain(
-        ("T", {"Type": "Task", "Resource": "f",
-               "Arguments": {"n": "{% $states.input.n * 2 %}", "fixed": 1},
-               "Assign": {"seen": "{% $states.result.n %}"},
-               "Output": {"result": "{% $states.result %}", "input": "{% $states.input %}"}}),
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": "f",
+                "Arguments": {"n": "{% $states.input.n * 2 %}", "fixed": 1},
+                "Assign": {"seen": "{% $states.result.n %}"},
+                "Output": {"result": "{% $states.result %}", "input": "{% $states.input %}"},
+            },
+        ),
         ("P", {"Type": "Pass", "Output": "{% [$seen, $states.context.State.Name] %}"}),
         QueryLanguage="JSONata",
     )
@@ -93,8 +136,9 @@ async def test_jsonata_arguments_output_and_states_variables() -> None:
 
 
 async def test_jsonata_errors_are_query_evaluation_errors_worded_as_aws() -> None:
-    definition = single({"Type": "Pass", "Output": {"x": "{% $doesNotExist %}"}},
-                        QueryLanguage="JSONata")
+    definition = single(
+        {"Type": "Pass", "Output": {"x": "{% $doesNotExist %}"}}, QueryLanguage="JSONata"
+    )
     result = await run(definition)
     assert result.error == (
         "States.QueryEvaluationError",
@@ -110,9 +154,18 @@ async def test_jsonata_catch_sees_the_error_output() -> None:
         "QueryLanguage": "JSONata",
         "StartAt": "T",
         "States": {
-            "T": {"Type": "Task", "Resource": "f", "End": True,
-                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H",
-                             "Output": "{% $states.errorOutput.Error %}"}]},
+            "T": {
+                "Type": "Task",
+                "Resource": "f",
+                "End": True,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Next": "H",
+                        "Output": "{% $states.errorOutput.Error %}",
+                    }
+                ],
+            },
             "H": {"Type": "Pass", "End": True},
         },
     }
@@ -122,15 +175,18 @@ async def test_jsonata_catch_sees_the_error_output() -> None:
 
 async def test_aws_jsonata_functions_are_available_and_deterministic() -> None:
     definition = single(
-        {"Type": "Pass", "Output": {
-            "partition": "{% $partition([1,2,3], 2) %}",
-            "range": "{% $range(0, 4, 2) %}",
-            "hash": "{% $hash('a', 'MD5') %}",
-            "parse": "{% $parse('{\"a\": null}') %}",
-            "uuid": "{% $uuid() %}",
-            "random": "{% $random() %}",
-            "now": "{% $now() %}",
-        }},
+        {
+            "Type": "Pass",
+            "Output": {
+                "partition": "{% $partition([1,2,3], 2) %}",
+                "range": "{% $range(0, 4, 2) %}",
+                "hash": "{% $hash('a', 'MD5') %}",
+                "parse": "{% $parse('{\"a\": null}') %}",
+                "uuid": "{% $uuid() %}",
+                "random": "{% $random() %}",
+                "now": "{% $now() %}",
+            },
+        },
         QueryLanguage="JSONata",
     )
     first = (await run(definition, seed=3)).output
@@ -148,9 +204,17 @@ async def test_jsonata_choice_conditions_and_rule_outputs() -> None:
         "QueryLanguage": "JSONata",
         "StartAt": "C",
         "States": {
-            "C": {"Type": "Choice", "Default": "No",
-                  "Choices": [{"Condition": "{% $states.input.n > 1 %}", "Next": "Yes",
-                               "Output": "{% 'big' %}"}]},
+            "C": {
+                "Type": "Choice",
+                "Default": "No",
+                "Choices": [
+                    {
+                        "Condition": "{% $states.input.n > 1 %}",
+                        "Next": "Yes",
+                        "Output": "{% 'big' %}",
+                    }
+                ],
+            },
             "Yes": {"Type": "Succeed"},
             "No": {"Type": "Fail", "Error": "Small"},
         },
