@@ -238,6 +238,7 @@ def missing_handler_error(
     )
 
 
+@lru_cache(maxsize=1024)
 def _accepts_context(handler: TaskHandler) -> bool:
     try:
         parameters = list(inspect.signature(handler).parameters.values())
@@ -283,7 +284,11 @@ async def call_handler(
     else:
         payload = task_input
     try:
-        if _accepts_context(handler):
+        try:
+            with_context = _accepts_context(handler)
+        except TypeError:  # an unhashable callable object
+            with_context = _accepts_context.__wrapped__(handler)
+        if with_context:
             result = await handler(payload, request.context)
         else:
             result = await handler(payload)
