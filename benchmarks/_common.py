@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from landlord_workflow import ExecutionState, WorkflowSpec
-from landlord_workflow.provider import SupportsListExecutions
-from landlord_workflow.testing.moto import FAKE_ACCOUNT_ID
+from landlord_workflow._provider import SupportsListExecutions
+from landlord_workflow.testing._moto import FAKE_ACCOUNT_ID
 
 if TYPE_CHECKING:
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 T = TypeVar("T")
 

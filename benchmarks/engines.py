@@ -36,8 +36,8 @@ from landlord_workflow import ExecutionInput, ExecutionState, Manager, Registry
 from landlord_workflow.providers.mock import MockProvider
 
 if TYPE_CHECKING:
-    from landlord_workflow.provider import SupportsListExecutions
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow._provider import SupportsListExecutions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 WORKFLOW = "bench-five-states"
 TICK_SECONDS = 0.05

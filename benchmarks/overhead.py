@@ -37,7 +37,7 @@ from landlord_workflow.providers.mock import MockProvider
 from landlord_workflow.testing import fast_poll_policy
 
 if TYPE_CHECKING:
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 WORKFLOW = "bench-overhead"
 

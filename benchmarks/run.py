@@ -42,7 +42,7 @@ import starts
 import waiting
 from _common import Results
 
-from landlord_workflow.testing.moto import FAKE_CREDENTIALS, LocalStepFunctions
+from landlord_workflow.testing._moto import FAKE_CREDENTIALS, LocalStepFunctions
 
 
 def machine() -> dict[str, Any]:

@@ -32,7 +32,7 @@ from _common import (
 from landlord_workflow import ExecutionInput, Manager, Registry
 
 if TYPE_CHECKING:
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 WORKFLOW = "bench-starts"
 IN_FLIGHT = (1, 8)

@@ -31,7 +31,7 @@ from landlord_workflow import ExecutionInput, Manager, PollPolicy, Registry
 
 if TYPE_CHECKING:
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 WORKFLOW = "bench-wait"
 FIXED_POLL_SECONDS = 1.0

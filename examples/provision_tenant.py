@@ -69,7 +69,7 @@ def echoing_lambdas(endpoint_url: str) -> None:
 async def step_functions_provider(args: argparse.Namespace, stack: AsyncExitStack) -> Provider:
     """A StepFunctionsProvider for --endpoint-url / AWS, or on a moto server we start."""
     if args.local_moto:
-        from landlord_workflow.testing.moto import LocalStepFunctions
+        from landlord_workflow.testing._moto import LocalStepFunctions
 
         engine = await stack.enter_async_context(LocalStepFunctions(region=args.region))
         await asyncio.to_thread(echoing_lambdas, engine.endpoint_url)

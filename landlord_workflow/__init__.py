@@ -1,5 +1,31 @@
 """landlord-workflow: async orchestration of tenant provisioning on pluggable engines."""
 
+from landlord_workflow._instrumentation import (
+    CallDetails,
+    ExecutionOutcome,
+    Hook,
+    MetricsCollector,
+)
+from landlord_workflow._manager import Manager
+from landlord_workflow._policies import CallPolicy, PollPolicy
+from landlord_workflow._provider import (
+    Provider,
+    SupportsListExecutions,
+    SupportsRedrive,
+    SupportsWatch,
+)
+from landlord_workflow._registry import Registry
+from landlord_workflow._types import (
+    CreateWorkflowResult,
+    ExecutionError,
+    ExecutionEvent,
+    ExecutionInput,
+    ExecutionResult,
+    ExecutionState,
+    ExecutionStatus,
+    RetryPolicy,
+    WorkflowSpec,
+)
 from landlord_workflow.config import WorkflowConfig
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -16,32 +42,6 @@ from landlord_workflow.errors import (
     UnsupportedOperationError,
     WorkflowError,
     WorkflowNotFoundError,
-)
-from landlord_workflow.instrumentation import (
-    CallDetails,
-    ExecutionOutcome,
-    Hook,
-    MetricsCollector,
-)
-from landlord_workflow.manager import Manager
-from landlord_workflow.policies import CallPolicy, PollPolicy
-from landlord_workflow.provider import (
-    Provider,
-    SupportsListExecutions,
-    SupportsRedrive,
-    SupportsWatch,
-)
-from landlord_workflow.registry import Registry
-from landlord_workflow.types import (
-    CreateWorkflowResult,
-    ExecutionError,
-    ExecutionEvent,
-    ExecutionInput,
-    ExecutionResult,
-    ExecutionState,
-    ExecutionStatus,
-    RetryPolicy,
-    WorkflowSpec,
 )
 
 __version__ = "0.1.0.dev0"

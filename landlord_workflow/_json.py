@@ -156,7 +156,7 @@ def check_json(value: object, field: str, *, max_bytes: int | None = None) -> li
     """Problems that stop ``value`` from being strict, UTF-8 encodable JSON.
 
     With ``max_bytes``, also checks the size of its compact encoding (encoded
-    once). Used by :mod:`landlord_workflow.validation`.
+    once). Used by :mod:`landlord_workflow._validation`.
     """
     problems: list[Problem] = []
     plain = plain_json(value, problems, strict_unicode=True)

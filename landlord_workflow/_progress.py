@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 import anyio
 import attrs
 
-from landlord_workflow.types import ExecutionState, ExecutionStatus
+from landlord_workflow._types import ExecutionState, ExecutionStatus
 
 if TYPE_CHECKING:
-    from landlord_workflow.manager import Manager
+    from landlord_workflow._manager import Manager
 
 __all__ = [
     "LiveView",

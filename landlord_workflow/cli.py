@@ -48,6 +48,7 @@ import attrs
 from landlord_workflow import codec
 from landlord_workflow._durations import parse_duration
 from landlord_workflow._graph import mermaid
+from landlord_workflow._manager import Manager
 from landlord_workflow._progress import (
     StepRow,
     follow,
@@ -56,21 +57,20 @@ from landlord_workflow._progress import (
     step_rows,
 )
 from landlord_workflow._progress import timeline_lines as _timeline_lines
-from landlord_workflow.config import KNOWN_PROVIDERS, WorkflowConfig
-from landlord_workflow.errors import (
-    ExecutionFailedError,
-    InvalidSpecError,
-    OperationTimeoutError,
-    WorkflowError,
-)
-from landlord_workflow.manager import Manager
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     ExecutionInput,
     ExecutionResult,
     ExecutionState,
     ExecutionStatus,
     RetryPolicy,
     WorkflowSpec,
+)
+from landlord_workflow.config import KNOWN_PROVIDERS, WorkflowConfig
+from landlord_workflow.errors import (
+    ExecutionFailedError,
+    InvalidSpecError,
+    OperationTimeoutError,
+    WorkflowError,
 )
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]

@@ -64,8 +64,8 @@ from landlord_workflow._json import (
     rooted,
     show,
 )
+from landlord_workflow._types import ExecutionState
 from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import ExecutionState
 
 __all__ = ["MAX_JSON_DEPTH", "encode_json", "from_dict", "from_json", "to_dict", "to_json"]
 

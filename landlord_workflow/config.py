@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from landlord_workflow._durations import parse_duration
+from landlord_workflow._policies import CallPolicy, PollPolicy
 from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.policies import CallPolicy, PollPolicy
 
 if TYPE_CHECKING:
-    from landlord_workflow.provider import Provider
+    from landlord_workflow._provider import Provider
 
 __all__ = ["KNOWN_PROVIDERS", "WorkflowConfig"]
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from landlord_workflow.types import ExecutionStatus
+    from landlord_workflow._types import ExecutionStatus
 
 __all__ = [
     "ExecutionAlreadyExistsError",

@@ -19,7 +19,7 @@ import pytest
 
 from landlord_workflow import ExecutionState, ExecutionStatus, codec
 from landlord_workflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
-from landlord_workflow.testing.moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN, LocalStepFunctions
+from landlord_workflow.testing._moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN, LocalStepFunctions
 
 TENANT_SPEC = Path(__file__).parent.parent / "examples" / "definitions" / "tenant_provisioning.json"
 FAST_ENV = {"WORKFLOW_POLL_INITIAL_INTERVAL": "10ms", "WORKFLOW_POLL_MAX_INTERVAL": "50ms"}

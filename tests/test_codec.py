@@ -12,16 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from landlord_workflow.codec import (
-    MAX_JSON_DEPTH,
-    encode_json,
-    from_dict,
-    from_json,
-    to_dict,
-    to_json,
-)
-from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionError,
     ExecutionEvent,
@@ -32,6 +23,15 @@ from landlord_workflow.types import (
     RetryPolicy,
     WorkflowSpec,
 )
+from landlord_workflow.codec import (
+    MAX_JSON_DEPTH,
+    encode_json,
+    from_dict,
+    from_json,
+    to_dict,
+    to_json,
+)
+from landlord_workflow.errors import InvalidSpecError
 
 # The two documents of the original specification (design/EXAMPLES.md), verbatim.
 SPEC_JSON = """

@@ -116,7 +116,7 @@ def test_json_blocks_parse(page: Path) -> None:
 
 def documented_actions() -> set[str]:
     """The IAM actions the adapter's module docstring says each method calls."""
-    from landlord_workflow.providers.stepfunctions import provider
+    from landlord_workflow.providers.stepfunctions import _provider as provider
 
     assert provider.__doc__ is not None
     return set(re.findall(r"\b(?:states|iam):[A-Za-z]+", provider.__doc__))

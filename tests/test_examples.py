@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from landlord_workflow.testing.moto import FAKE_CREDENTIALS, LocalStepFunctions
+from landlord_workflow.testing._moto import FAKE_CREDENTIALS, LocalStepFunctions
 
 ROOT = Path(__file__).parent.parent
 STATES = ("ProvisionCompute", "ConfigureNetworking", "InitializeDatabase", "RunMigrations")

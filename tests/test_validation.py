@@ -14,14 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from landlord_workflow._limits import MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES
+from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
+from landlord_workflow._validation import validate_execution_input, validate_workflow_spec
 from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import ExecutionInput, RetryPolicy, WorkflowSpec
-from landlord_workflow.validation import (
-    MAX_DEFINITION_BYTES,
-    MAX_INPUT_BYTES,
-    validate_execution_input,
-    validate_workflow_spec,
-)
 
 DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 
@@ -301,8 +297,8 @@ def test_input_that_is_not_an_object_or_array_is_refused(value: object) -> None:
 
 
 def test_input_of_exactly_256_kib_passes_and_one_byte_more_is_refused() -> None:
-    assert input_problems(input=sized_object(MAX_INPUT_BYTES)) == {}
-    assert input_problems(input=sized_object(MAX_INPUT_BYTES + 1)) == {
+    assert input_problems(input=sized_object(MAX_PAYLOAD_BYTES)) == {}
+    assert input_problems(input=sized_object(MAX_PAYLOAD_BYTES + 1)) == {
         "input": "encodes to 262,145 bytes of JSON; the limit is 262,144"
     }
 

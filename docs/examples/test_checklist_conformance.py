@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from minimal_provider import ChecklistProvider
 
-from landlord_workflow.testing.conformance import ProviderConformance, Scenarios
+from landlord_workflow.testing._conformance import ProviderConformance, Scenarios
 
 CHECKLIST_SCENARIOS = Scenarios(
     succeed={"steps": [{"name": "Prepare"}, {"name": "Finish", "set": {"result": {"ok": True}}}]},

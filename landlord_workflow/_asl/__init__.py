@@ -3,7 +3,9 @@
 ``compile_definition(definition) -> Machine`` validates a definition as AWS
 does at create time; :class:`Execution` runs a :class:`Machine` on any
 :class:`Runtime` (the mock's asyncio runtime, a Temporal workflow) and
-reports AWS's history events to a :class:`Recorder`.
+reports AWS's history events to a :class:`Recorder`. :mod:`.structure`
+holds the structure checks every ASL engine shares (the Step Functions
+adapter uses them before anything reaches AWS).
 """
 
 from landlord_workflow._asl._compiler import compile_definition

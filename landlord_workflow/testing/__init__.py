@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from landlord_workflow.testing._policies import fast_call_policy, fast_poll_policy, no_backoff
 
 if TYPE_CHECKING:
-    from landlord_workflow.testing.conformance import ProviderConformance
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._conformance import ProviderConformance
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
 __all__ = [
     "LocalStepFunctions",
@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "LocalStepFunctions": "landlord_workflow.testing.moto",
-    "ProviderConformance": "landlord_workflow.testing.conformance",
+    "LocalStepFunctions": "landlord_workflow.testing._moto",
+    "ProviderConformance": "landlord_workflow.testing._conformance",
 }
 
 

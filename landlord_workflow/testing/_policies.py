@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from landlord_workflow.policies import CallPolicy, PollPolicy, _testing
+from landlord_workflow._policies import CallPolicy, PollPolicy, _testing
 
 __all__ = ["fast_call_policy", "fast_poll_policy", "no_backoff"]
 

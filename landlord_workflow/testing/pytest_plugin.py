@@ -7,7 +7,7 @@ Enable them in your ``conftest.py``::
 Fixtures:
 
 ``local_stepfunctions`` (session)
-    A running :class:`~landlord_workflow.testing.moto.LocalStepFunctions`
+    A running :class:`~landlord_workflow.testing._moto.LocalStepFunctions`
     (moto server on 127.0.0.1, OS-chosen port, ``MOTO_PORT`` set, ASL
     execution enabled), shared by the whole session.
 ``stepfunctions_engine``
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import pytest
 import pytest_asyncio
 
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 if TYPE_CHECKING:
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider

@@ -33,7 +33,7 @@ from landlord_workflow._asl import (
     parse_resource,
 )
 from landlord_workflow._asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT
-from landlord_workflow.providers.mock.clock import VirtualClock
+from landlord_workflow.providers.mock import VirtualClock
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 

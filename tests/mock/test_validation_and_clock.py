@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from landlord_workflow import InvalidSpecError
-from landlord_workflow.asl import name_problem, structure_problems
+from landlord_workflow._asl.structure import structure_problems
+from landlord_workflow._limits import name_problem
 from landlord_workflow.providers.mock import VirtualClock
 
 OK = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}

@@ -27,7 +27,7 @@ from landlord_workflow import (
     Registry,
     WorkflowSpec,
 )
-from landlord_workflow.provider import Provider
+from landlord_workflow._provider import Provider
 from landlord_workflow.providers.mock import MockProvider, TaskFailure
 from landlord_workflow.testing import fast_call_policy
 
@@ -128,7 +128,7 @@ def offline_provider(**kwargs: Any) -> Any:
     import aioboto3
 
     from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-    from landlord_workflow.testing.moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
+    from landlord_workflow.testing._moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
 
     if not _OFFLINE_SESSION:  # botocore caches the parsed models per session
         _OFFLINE_SESSION.append(aioboto3.Session(region_name="us-east-1", **FAKE_CREDENTIALS))

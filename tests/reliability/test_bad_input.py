@@ -42,15 +42,11 @@ from landlord_workflow import (
     WorkflowSpec,
     codec,
 )
+from landlord_workflow._json import MAX_JSON_DEPTH
+from landlord_workflow._limits import MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES
+from landlord_workflow._validation import EXECUTION_NAME_PATTERN, WORKFLOW_ID_PATTERN
 from landlord_workflow.providers.mock import MockProvider
-from landlord_workflow.providers.mock.faults import OPERATIONS
-from landlord_workflow.validation import (
-    EXECUTION_NAME_PATTERN,
-    MAX_DEFINITION_BYTES,
-    MAX_INPUT_BYTES,
-    MAX_JSON_DEPTH,
-    WORKFLOW_ID_PATTERN,
-)
+from landlord_workflow.providers.mock._faults import OPERATIONS
 
 # -- the numbers this module runs with --------------------------------------------------------
 SPEC_EXAMPLES = 150
@@ -162,7 +158,7 @@ def poisoned(draw: st.DrawFn, container: str = "dict") -> Any:
     return [value]
 
 
-huge_text = st.integers(1, 64).map(lambda n: "x" * (MAX_INPUT_BYTES + n))
+huge_text = st.integers(1, 64).map(lambda n: "x" * (MAX_PAYLOAD_BYTES + n))
 wrong_type = st.one_of(
     st.none(),
     st.booleans(),

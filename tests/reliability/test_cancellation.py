@@ -50,7 +50,7 @@ from landlord_workflow import (
 )
 from landlord_workflow.providers.mock import MockProvider
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 pytestmark = pytest.mark.asyncio
 

@@ -41,7 +41,7 @@ from landlord_workflow import (
     TransientError,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.moto]
 

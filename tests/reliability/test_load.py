@@ -30,7 +30,7 @@ from reliability.support import (
 
 from landlord_workflow import ExecutionInput, ExecutionState, PollPolicy
 from landlord_workflow.providers.mock import MockProvider
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 

@@ -53,7 +53,7 @@ from landlord_workflow import (
 )
 from landlord_workflow.providers.mock import TaskFailure
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import FAKE_ROLE_ARN, LocalStepFunctions
+from landlord_workflow.testing._moto import FAKE_ROLE_ARN, LocalStepFunctions
 
 pytestmark = pytest.mark.asyncio
 

@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
+from landlord_workflow.testing._moto import FAKE_CREDENTIALS, FAKE_ROLE_ARN
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

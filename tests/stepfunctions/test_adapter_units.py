@@ -22,13 +22,13 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.providers.stepfunctions.arns import (
+from landlord_workflow.providers.stepfunctions._arns import (
     execution_arn,
     parse_execution_arn,
     partition_for_region,
     state_machine_arn,
 )
-from landlord_workflow.providers.stepfunctions.mapping import (
+from landlord_workflow.providers.stepfunctions._mapping import (
     encode_input,
     failing_state,
     normalise_history,

@@ -9,7 +9,7 @@ import pytest_asyncio
 
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 from landlord_workflow.testing import ProviderConformance
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 
 @pytest.mark.moto

@@ -23,10 +23,10 @@ from landlord_workflow import (
     Registry,
     WorkflowSpec,
 )
-from landlord_workflow.instrumentation import CallDetails, ExecutionOutcome
+from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 from landlord_workflow.testing import fast_call_policy, fast_poll_policy
-from landlord_workflow.testing.moto import LocalStepFunctions
+from landlord_workflow.testing._moto import LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.moto]
 

@@ -30,7 +30,7 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import FAKE_ROLE_ARN, LocalStepFunctions
+from landlord_workflow.testing._moto import FAKE_ROLE_ARN, LocalStepFunctions
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.moto]
 

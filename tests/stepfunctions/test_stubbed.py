@@ -39,7 +39,7 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
-from landlord_workflow.testing.moto import FAKE_ROLE_ARN
+from landlord_workflow.testing._moto import FAKE_ROLE_ARN
 
 pytestmark = pytest.mark.asyncio
 

@@ -24,13 +24,10 @@ Everything else (``Parallel``, ``Map``, JSONata, heartbeats, ``JitterStrategy``
 state and construct - never run differently from AWS.
 """
 
-from landlord_workflow.providers.mock.clock import Clock, RealClock, VirtualClock
-from landlord_workflow.providers.mock.engine import (
-    MAX_HISTORY_EVENTS,
-    MAX_PAYLOAD_BYTES,
-    MockProvider,
-)
-from landlord_workflow.providers.mock.faults import Faults
+from landlord_workflow._limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
+from landlord_workflow.providers.mock._clock import Clock, RealClock, VirtualClock
+from landlord_workflow.providers.mock._engine import MockProvider
+from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock.interpreter import TaskFailure, TaskHandler
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Compile an ASL definition into the mock engine's runnable form.
 
 :func:`compile_machine` checks the engine-neutral structure
-(:func:`landlord_workflow.asl.structure_problems`) and then everything the
+(:func:`landlord_workflow._asl.structure.structure_problems`) and then everything the
 mock needs to run the definition exactly as Step Functions would. Anything
 it does not implement (``Parallel``, ``Map``, JSONata, heartbeats, unknown
 fields or intrinsics, ...) is refused with a problem naming the state and
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from landlord_workflow.asl import structure_problems
+from landlord_workflow._asl.structure import structure_problems
 from landlord_workflow.errors import InvalidSpecError
 from landlord_workflow.providers.mock.choice import Rule, build_rule
 from landlord_workflow.providers.mock.paths import (

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from landlord_workflow.errors import WorkflowError
-from landlord_workflow.providers.mock.clock import Clock, TimerHandle
+from landlord_workflow.providers.mock._clock import Clock, TimerHandle
 from landlord_workflow.providers.mock.compiler import Catcher, Machine, Retrier, State
 from landlord_workflow.providers.mock.paths import (
     StatesError,

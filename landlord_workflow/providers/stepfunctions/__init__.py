@@ -4,6 +4,6 @@ Importing this package imports aioboto3; ``import landlord_workflow`` alone
 never does.
 """
 
-from landlord_workflow.providers.stepfunctions.provider import StepFunctionsProvider
+from landlord_workflow.providers.stepfunctions._provider import StepFunctionsProvider
 
 __all__ = ["StepFunctionsProvider"]

@@ -2,7 +2,7 @@
 
 ::
 
-    from landlord_workflow.testing.moto import LocalStepFunctions
+    from landlord_workflow.testing._moto import LocalStepFunctions
 
     async with LocalStepFunctions() as engine:
         async with engine.provider() as provider:

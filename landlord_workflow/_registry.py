@@ -7,8 +7,8 @@ import threading
 
 import attrs
 
+from landlord_workflow._provider import Provider
 from landlord_workflow.errors import ProviderConflictError, ProviderNotFoundError
-from landlord_workflow.provider import Provider
 
 __all__ = ["Registry"]
 

@@ -21,24 +21,19 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Final
 
-from landlord_workflow._json import MAX_JSON_DEPTH, check_json, join_path
+from landlord_workflow._json import check_json, join_path
+from landlord_workflow._limits import (
+    MAX_DEFINITION_BYTES,
+    MAX_DESCRIPTION_LENGTH,
+    MAX_PAYLOAD_BYTES,
+    MAX_SPEC_NAME_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+)
+from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
 from landlord_workflow.errors import InvalidSpecError
-from landlord_workflow.types import ExecutionInput, RetryPolicy, WorkflowSpec
 
-__all__ = [
-    "EXECUTION_NAME_PATTERN",
-    "MAX_DEFINITION_BYTES",
-    "MAX_DESCRIPTION_LENGTH",
-    "MAX_INPUT_BYTES",
-    "MAX_JSON_DEPTH",
-    "MAX_NAME_LENGTH",
-    "MAX_TAGS",
-    "MAX_TAG_LENGTH",
-    "WORKFLOW_ID_PATTERN",
-    "validate_execution_input",
-    "validate_workflow_id",
-    "validate_workflow_spec",
-]
+__all__ = ["validate_execution_input", "validate_workflow_id", "validate_workflow_spec"]
 
 Problem = tuple[str, str]
 
@@ -46,14 +41,6 @@ WORKFLOW_ID_PATTERN: Final = re.compile(r"[a-z0-9-]{1,128}")
 """Whole-string pattern (``re.fullmatch``) for ``WorkflowSpec.workflow_id``."""
 EXECUTION_NAME_PATTERN: Final = re.compile(r"[A-Za-z0-9_-]{1,80}")
 """Whole-string pattern (``re.fullmatch``) for ``ExecutionInput.execution_name``."""
-MAX_NAME_LENGTH: Final = 256
-MAX_DESCRIPTION_LENGTH: Final = 1024
-MAX_DEFINITION_BYTES: Final = 1_048_576
-"""1 MiB of compact UTF-8 JSON (the Step Functions limit)."""
-MAX_INPUT_BYTES: Final = 262_144
-"""256 KiB of compact UTF-8 JSON (the Step Functions payload limit)."""
-MAX_TAGS: Final = 50
-MAX_TAG_LENGTH: Final = 128
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -69,7 +56,7 @@ def validate_workflow_spec(spec: WorkflowSpec) -> None:
     problems: list[Problem] = []
     _run(problems, "workflow_id", _workflow_id, spec.workflow_id)
     _run(problems, "provider_type", _provider_type, spec.provider_type)
-    _run(problems, "name", _text(1, MAX_NAME_LENGTH), spec.name)
+    _run(problems, "name", _text(1, MAX_SPEC_NAME_LENGTH), spec.name)
     _run(problems, "description", _text(0, MAX_DESCRIPTION_LENGTH), spec.description)
     _run(problems, "definition", _definition, spec.definition)
     _run(problems, "timeout", _timeout, spec.timeout)
@@ -157,7 +144,7 @@ def _execution_name(value: object, field: str) -> list[Problem]:
 def _provider_type(value: object, field: str) -> list[Problem]:
     if isinstance(value, str) and not value.strip():
         return [(field, "must not be empty")]
-    return _text_problems(value, field, 1, MAX_NAME_LENGTH)
+    return _text_problems(value, field, 1, MAX_SPEC_NAME_LENGTH)
 
 
 def _definition(value: object, field: str) -> list[Problem]:
@@ -177,7 +164,7 @@ def _json_object(value: object, field: str) -> list[Problem]:
 def _input(value: object, field: str) -> list[Problem]:
     if not isinstance(value, Mapping | list | tuple):
         return [(field, f"must be a JSON object or array, got {_type_name(value)}")]
-    return check_json(value, field, max_bytes=MAX_INPUT_BYTES)
+    return check_json(value, field, max_bytes=MAX_PAYLOAD_BYTES)
 
 
 def _positive_duration(value: object, field: str) -> list[Problem]:

@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-from landlord_workflow.types import ExecutionState
+from landlord_workflow._types import ExecutionState
 
 __all__ = ["CallDetails", "ExecutionOutcome", "Hook", "LatencySummary", "MetricsCollector"]
 

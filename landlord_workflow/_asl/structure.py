@@ -19,45 +19,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["NAME_MAX_LENGTH", "STATE_TYPES", "name_problem", "structure_problems"]
+from landlord_workflow._limits import NAME_MAX_LENGTH, is_control
 
-NAME_MAX_LENGTH = 80
-"""Longest name (state, state machine, execution) Step Functions accepts."""
+__all__ = ["STATE_TYPES", "structure_problems"]
 
 STATE_TYPES = frozenset({"Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
 """Every state ``Type`` defined by the Amazon States Language."""
 
-_FORBIDDEN_NAME_CHARS = frozenset('<>{}[]?*"#%\\^|~`$&,;:/')
 _TERMINAL_TYPES = frozenset({"Succeed", "Fail"})
 _NO_NEXT_TYPES = frozenset({"Choice", "Succeed", "Fail"})
-
-
-def _is_control(char: str) -> bool:
-    code = ord(char)
-    return code <= 0x1F or 0x7F <= code <= 0x9F or code in (0xFFFE, 0xFFFF)
-
-
-def name_problem(name: object) -> str | None:
-    """Why ``name`` is not a valid Step Functions resource name, or ``None``.
-
-    The rule for state machine and execution names: 1 to 80 characters, no
-    whitespace, no control characters and none of
-    ``< > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /``.
-    """
-    if not isinstance(name, str):
-        return "must be a string"
-    if not name:
-        return "must not be empty"
-    if len(name) > NAME_MAX_LENGTH:
-        return f"must be at most {NAME_MAX_LENGTH} characters (got {len(name)})"
-    for char in name:
-        if char.isspace():
-            return "must not contain whitespace"
-        if _is_control(char):
-            return "must not contain control characters"
-        if char in _FORBIDDEN_NAME_CHARS:
-            return f"must not contain {char!r}"
-    return None
 
 
 def _state_name_problem(name: str) -> str | None:
@@ -68,7 +38,7 @@ def _state_name_problem(name: str) -> str | None:
         return "state names must not be empty"
     if len(name) > NAME_MAX_LENGTH:
         return f"state names must be at most {NAME_MAX_LENGTH} characters (got {len(name)})"
-    if any(_is_control(char) for char in name):
+    if any(is_control(char) for char in name):
         return "state names must not contain control characters"
     return None
 

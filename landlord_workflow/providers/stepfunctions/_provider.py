@@ -53,7 +53,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "StepFunctionsProvider needs aioboto3: pip install 'landlord-workflow[aws]'"
     ) from exc
 
-from landlord_workflow.asl import name_problem
+from landlord_workflow._limits import name_problem
+from landlord_workflow._types import (
+    CreateWorkflowResult,
+    ExecutionInput,
+    ExecutionResult,
+    ExecutionState,
+    ExecutionStatus,
+    WorkflowSpec,
+)
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -62,21 +70,21 @@ from landlord_workflow.errors import (
     ProviderUnavailableError,
     WorkflowNotFoundError,
 )
-from landlord_workflow.providers.stepfunctions.arns import (
+from landlord_workflow.providers.stepfunctions._arns import (
     execution_arn,
     parse_execution_arn,
     partition_for_region,
     state_machine_arn,
 )
-from landlord_workflow.providers.stepfunctions.client import SFNClientLifecycle
-from landlord_workflow.providers.stepfunctions.errors import (
+from landlord_workflow.providers.stepfunctions._client import SFNClientLifecycle
+from landlord_workflow.providers.stepfunctions._errors import (
     ErrorContext,
     client_error_code,
     http_status,
     translate_errors,
 )
-from landlord_workflow.providers.stepfunctions.ledger import StartLedger, bounded_put
-from landlord_workflow.providers.stepfunctions.mapping import (
+from landlord_workflow.providers.stepfunctions._ledger import StartLedger, bounded_put
+from landlord_workflow.providers.stepfunctions._mapping import (
     PROVIDER_NAME,
     STOP_ERROR_CODE,
     decode_document,
@@ -93,14 +101,6 @@ from landlord_workflow.providers.stepfunctions.mapping import (
     tag_list,
     to_state,
     to_utc,
-)
-from landlord_workflow.types import (
-    CreateWorkflowResult,
-    ExecutionInput,
-    ExecutionResult,
-    ExecutionState,
-    ExecutionStatus,
-    WorkflowSpec,
 )
 
 if TYPE_CHECKING:

@@ -20,19 +20,11 @@ import anyio
 import attrs
 from anyio.abc import AsyncResource
 
-from landlord_workflow.errors import (
-    ExecutionFailedError,
-    InvalidSpecError,
-    OperationTimeoutError,
-    ProviderNotFoundError,
-    UnsupportedOperationError,
-    WorkflowError,
-)
-from landlord_workflow.instrumentation import CallDetails, ExecutionOutcome, Hook
-from landlord_workflow.policies import CallPolicy, PollPolicy, _CallRunner
-from landlord_workflow.provider import Provider, SupportsRedrive, SupportsWatch
-from landlord_workflow.registry import Registry
-from landlord_workflow.types import (
+from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome, Hook
+from landlord_workflow._policies import CallPolicy, PollPolicy, _CallRunner
+from landlord_workflow._provider import Provider, SupportsRedrive, SupportsWatch
+from landlord_workflow._registry import Registry
+from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionInput,
     ExecutionResult,
@@ -41,10 +33,18 @@ from landlord_workflow.types import (
     RetryPolicy,
     WorkflowSpec,
 )
-from landlord_workflow.validation import (
+from landlord_workflow._validation import (
     validate_execution_input,
     validate_workflow_id,
     validate_workflow_spec,
+)
+from landlord_workflow.errors import (
+    ExecutionFailedError,
+    InvalidSpecError,
+    OperationTimeoutError,
+    ProviderNotFoundError,
+    UnsupportedOperationError,
+    WorkflowError,
 )
 
 if TYPE_CHECKING:

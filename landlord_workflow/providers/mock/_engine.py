@@ -12,21 +12,14 @@ from typing import Any, Self
 
 from anyio.abc import AsyncResource
 
-from landlord_workflow.asl import name_problem
-from landlord_workflow.errors import (
-    ExecutionAlreadyExistsError,
-    ExecutionNotFoundError,
-    InvalidSpecError,
-    ProviderError,
-    TransientError,
-    WorkflowNotFoundError,
+from landlord_workflow._json import encode_json
+from landlord_workflow._limits import (
+    MAX_DEFINITION_BYTES,
+    MAX_HISTORY_EVENTS,
+    MAX_PAYLOAD_BYTES,
+    name_problem,
 )
-from landlord_workflow.providers.mock.clock import Clock, RealClock
-from landlord_workflow.providers.mock.compiler import Machine, compile_machine
-from landlord_workflow.providers.mock.execution import ExecutionRecord
-from landlord_workflow.providers.mock.faults import Faults
-from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     CreateWorkflowResult,
     ExecutionError,
@@ -36,18 +29,21 @@ from landlord_workflow.types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
+    InvalidSpecError,
+    ProviderError,
+    TransientError,
+    WorkflowNotFoundError,
+)
+from landlord_workflow.providers.mock._clock import Clock, RealClock
+from landlord_workflow.providers.mock._execution import ExecutionRecord
+from landlord_workflow.providers.mock._faults import Faults
+from landlord_workflow.providers.mock.compiler import Machine, compile_machine
+from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
 
-__all__ = ["MAX_HISTORY_EVENTS", "MAX_PAYLOAD_BYTES", "MockProvider"]
-
-MAX_PAYLOAD_BYTES = 262_144
-"""Step Functions' limit for execution input, state output and execution output."""
-
-MAX_HISTORY_EVENTS = 25_000
-"""Step Functions' limit on history events per execution."""
-
-MAX_DEFINITION_BYTES = 1_048_576
-
-"""``ExecutionError.code`` of a stopped (cancelled) execution."""
+__all__ = ["MockProvider"]
 
 
 class _Workflow:
@@ -303,7 +299,7 @@ class MockProvider(AsyncResource):
             self.faults.after("start_execution")
         except TransientError:
             record = self._executions[result.execution_id]
-            self._unanswered_starts[result.execution_id] = _canonical(record.input_value)
+            self._unanswered_starts[result.execution_id] = encode_json(record.input_value)
             raise
         self._unanswered_starts.pop(result.execution_id, None)
         return result
@@ -323,12 +319,12 @@ class MockProvider(AsyncResource):
         execution_id = f"mock:{workflow_id}:{name}"
         existing = self._executions.get(execution_id)
         if existing is not None:
-            lost = self._unanswered_starts.get(execution_id) == _canonical(input_value)
+            lost = self._unanswered_starts.get(execution_id) == encode_json(input_value)
             if lost:
                 return self._result(existing, "started by an earlier attempt whose answer was lost")
             if existing.state.is_terminal:
                 raise ExecutionAlreadyExistsError(name, "that execution is closed")
-            if _canonical(existing.input_value) != _canonical(input_value):
+            if encode_json(existing.input_value) != encode_json(input_value):
                 raise ExecutionAlreadyExistsError(name, "it is running with a different input")
             return self._result(existing, "already running")
         record = ExecutionRecord(
@@ -590,7 +586,3 @@ class MockProvider(AsyncResource):
         for record in snapshot:
             if state is None or record.state is state:
                 yield record.status(self._name)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))

@@ -5,7 +5,7 @@ fields are typed as read-only ``Mapping``/``Sequence``; providers copy what
 they receive, so nothing returned by the library is shared mutable state.
 Validators only reject values that can never be valid (negative durations,
 naive datetimes); everything else is checked by
-:mod:`landlord_workflow.validation`, which reports every problem at once.
+:mod:`landlord_workflow._validation`, which reports every problem at once.
 """
 
 from __future__ import annotations

@@ -14,9 +14,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from landlord_workflow.asl import name_problem, structure_problems
-from landlord_workflow.errors import InvalidSpecError, ProviderError
-from landlord_workflow.types import (
+from landlord_workflow._asl.structure import structure_problems
+from landlord_workflow._json import encode_json
+from landlord_workflow._limits import (
+    MAX_DEFINITION_BYTES,
+    MAX_PAYLOAD_BYTES,
+    MAX_TAGS,
+    name_problem,
+)
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,
@@ -24,6 +30,7 @@ from landlord_workflow.types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow.errors import InvalidSpecError, ProviderError
 
 if TYPE_CHECKING:
     from types_aiobotocore_stepfunctions.literals import ExecutionStatusType
@@ -49,13 +56,8 @@ __all__ = [
 
 PROVIDER_NAME = "step-functions"
 
-MAX_PAYLOAD_BYTES = 262_144
-"""Largest execution input or output Step Functions accepts (UTF-8 bytes)."""
-MAX_DEFINITION_BYTES = 1_048_576
-"""Largest state machine definition (1 MB)."""
 MAX_TIMEOUT_SECONDS = 31_536_000
 """A standard execution runs at most one year."""
-MAX_TAGS = 50
 PROVIDER_CONFIG_KEYS = frozenset({"role_arn"})
 """Keys this provider reads from ``WorkflowSpec.provider_config``."""
 
@@ -107,12 +109,6 @@ _EXECUTION_EVENTS: Mapping[str, str] = {
 # -- specs -------------------------------------------------------------------
 
 
-def _compact(value: Any) -> str:
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
-
-
 def timeout_seconds(timeout: timedelta) -> int:
     """``timeout`` as the whole seconds ``TimeoutSeconds`` takes (rounded up)."""
     return max(1, math.ceil(timeout.total_seconds()))
@@ -134,7 +130,7 @@ def definition_document(spec: WorkflowSpec) -> dict[str, Any]:
 
 def render_definition(spec: WorkflowSpec) -> str:
     """The exact definition text sent to Step Functions (sorted keys, compact)."""
-    return _compact(definition_document(spec))
+    return encode_json(definition_document(spec))
 
 
 def spec_problems(spec: WorkflowSpec, *, default_role_arn: str | None) -> list[tuple[str, str]]:
@@ -219,7 +215,7 @@ def encode_input(value: Any) -> str:
     if value is None:
         return "{}"
     try:
-        text = _compact(value)
+        text = encode_json(value)
     except (TypeError, ValueError) as exc:
         raise InvalidSpecError.single("input", f"must be JSON serialisable: {exc}") from exc
     size = len(text.encode())

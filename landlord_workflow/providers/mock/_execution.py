@@ -9,15 +9,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from landlord_workflow.providers.mock.clock import Clock, TimerHandle
-from landlord_workflow.providers.mock.compiler import Machine, State
-from landlord_workflow.providers.mock.interpreter import RunFailedError
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     ExecutionError,
     ExecutionEvent,
     ExecutionState,
     ExecutionStatus,
 )
+from landlord_workflow.providers.mock._clock import Clock, TimerHandle
+from landlord_workflow.providers.mock.compiler import Machine, State
+from landlord_workflow.providers.mock.interpreter import RunFailedError
 
 __all__ = ["ExecutionRecord", "iso"]
 

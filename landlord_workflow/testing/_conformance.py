@@ -36,26 +36,26 @@ import attrs
 import pytest
 import pytest_asyncio
 
-from landlord_workflow.errors import (
-    ExecutionAlreadyExistsError,
-    ExecutionNotFoundError,
-    InvalidSpecError,
-    WorkflowError,
-    WorkflowNotFoundError,
-)
-from landlord_workflow.provider import (
+from landlord_workflow._provider import (
     Provider,
     SupportsListExecutions,
     SupportsRedrive,
     SupportsWatch,
 )
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     ExecutionInput,
     ExecutionResult,
     ExecutionState,
     ExecutionStatus,
     WorkflowSpec,
+)
+from landlord_workflow.errors import (
+    ExecutionAlreadyExistsError,
+    ExecutionNotFoundError,
+    InvalidSpecError,
+    WorkflowError,
+    WorkflowNotFoundError,
 )
 
 __all__ = ["ProviderConformance", "Scenarios", "wait_until_terminal"]

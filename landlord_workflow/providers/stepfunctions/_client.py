@@ -29,8 +29,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from landlord_workflow import __version__
 from landlord_workflow.errors import ProviderError
-from landlord_workflow.providers.stepfunctions.errors import ErrorContext, translate_errors
-from landlord_workflow.providers.stepfunctions.mapping import PROVIDER_NAME
+from landlord_workflow.providers.stepfunctions._errors import ErrorContext, translate_errors
+from landlord_workflow.providers.stepfunctions._mapping import PROVIDER_NAME
 
 if TYPE_CHECKING:
     from types_aiobotocore_stepfunctions.client import SFNClient

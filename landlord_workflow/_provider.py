@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
-from landlord_workflow.types import (
+from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionInput,
     ExecutionResult,
