@@ -60,10 +60,11 @@ from landlord_workflow._asl._values import (
     json_kind,
     payload_size,
 )
+from landlord_workflow._limits import MAX_HISTORY_EVENTS
 
 __all__ = ["HISTORY_LIMIT", "Execution", "Outcome"]
 
-HISTORY_LIMIT: Final = 25_000
+HISTORY_LIMIT: Final = MAX_HISTORY_EVENTS
 """Most events an execution's history holds (the last one must be its end)."""
 
 _MAX_WAIT: Final = 99_999_999

@@ -12,6 +12,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final, TypeGuard
 
+from landlord_workflow._limits import MAX_PAYLOAD_BYTES
+
 __all__ = [
     "MAX_PAYLOAD_BYTES",
     "compact_json",
@@ -22,8 +24,6 @@ __all__ = [
     "payload_size",
 ]
 
-MAX_PAYLOAD_BYTES: Final = 262_144
-"""Step Functions' payload quota: 256 KiB of UTF-8 JSON."""
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
