@@ -15,6 +15,7 @@ this tree and chain the original as ``__cause__``.
     ├── ExecutionAlreadyExistsError
     ├── ExecutionFailedError        (.status)
     ├── UnsupportedOperationError
+    ├── TaskTokenError              unknown, closed or timed-out task token
     ├── ProviderError               permanent engine error, never retried
     ├── OperationTimeoutError       also a built-in TimeoutError
     └── TransientError              retried by the Manager's CallPolicy
@@ -40,6 +41,7 @@ __all__ = [
     "ProviderError",
     "ProviderNotFoundError",
     "ProviderUnavailableError",
+    "TaskTokenError",
     "ThrottledError",
     "TransientError",
     "UnsupportedOperationError",
@@ -141,6 +143,15 @@ class UnsupportedOperationError(WorkflowError):
         self.provider = provider
         self.operation = operation
         super().__init__(f"provider {provider!r} does not support {operation}")
+
+
+class TaskTokenError(WorkflowError):
+    """A task token is unknown, or its task has already closed or timed out.
+
+    Raised by ``send_task_success``/``send_task_failure``/``send_task_heartbeat``
+    (Step Functions: ``TaskDoesNotExist``, ``TaskTimedOut``, ``InvalidToken``,
+    ``InvalidOutput``).
+    """
 
 
 class ProviderError(WorkflowError):

@@ -277,4 +277,4 @@ async def test_run_reports_each_attempt_before_waiting_for_it() -> None:
         ("mock:tenant-provisioning:t-cb", 1),
         ("mock:tenant-provisioning:t-cb", 2),
     ]
-    assert all(state is ExecutionState.RUNNING for _, _, state in seen)
+    assert all(state is ExecutionState.RUNNING for _, _, state in seen), seen

@@ -37,6 +37,7 @@ EXPECTED = [
     "SupportsListExecutions",
     "SupportsRedrive",
     "SupportsWatch",
+    "TaskTokenError",
     "ThrottledError",
     "TransientError",
     "UnsupportedOperationError",

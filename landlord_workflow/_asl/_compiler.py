@@ -836,11 +836,39 @@ class _Compiler:
         if "ItemBatcher" in raw:
             self.item_batcher(state, raw["ItemBatcher"], f"{path}.ItemBatcher")
         if "ResultWriter" in raw:
-            writer = raw["ResultWriter"]
-            if not isinstance(writer, Mapping):
-                self.problem(f"{path}.ResultWriter", "must be a JSON object")
-            else:
-                state.result_writer = writer
+            self.result_writer(state, raw["ResultWriter"], f"{path}.ResultWriter")
+
+    def result_writer(self, state: State, writer: Any, path: str) -> None:
+        """``ResultWriter``: ``WriterConfig`` (formatting), ``Resource``+``Parameters`` (S3)."""
+        if not isinstance(writer, Mapping) or not writer:
+            self.problem(path, "must be a non-empty JSON object")
+            return
+        for key in writer:
+            if key not in ("Resource", "Parameters", "Arguments", "WriterConfig"):
+                self.problem(f"{path}.{key}", f"the field '{key}' is not supported here")
+        config = writer.get("WriterConfig", {})
+        if not isinstance(config, Mapping):
+            self.problem(f"{path}.WriterConfig", "must be a JSON object")
+            config = {}
+        has_resource = "Resource" in writer
+        transformation = config.get("Transformation", "NONE" if has_resource else "COMPACT")
+        if transformation not in ("NONE", "COMPACT", "FLATTEN"):
+            self.problem(f"{path}.WriterConfig.Transformation", "must be NONE, COMPACT or FLATTEN")
+        output_type = config.get("OutputType", "JSON")
+        if output_type not in ("JSON", "JSONL"):
+            self.problem(f"{path}.WriterConfig.OutputType", "must be JSON or JSONL")
+        parameters: Expr | None = None
+        field = "Arguments" if state.jsonata else "Parameters"
+        if field in writer:
+            parameters = self.payload(writer[field], f"{path}.{field}", state.jsonata)
+        if has_resource and not isinstance(writer["Resource"], str):
+            self.problem(f"{path}.Resource", "must be a string")
+        state.result_writer = {
+            "Resource": writer.get("Resource"),
+            "Parameters": parameters,
+            "Transformation": transformation,
+            "OutputType": output_type,
+        }
 
     def map_number(
         self, raw: Mapping[str, Any], field: str, path: str, jsonata: bool, *, integer: bool

@@ -292,6 +292,9 @@ class Execution:
         node.scope = scope
         nested = node.parallel
         while True:
+            # One pass of the event loop per state keeps executions fair and
+            # cancellable (and lets watchers see every state).
+            await self.runtime.sleep(0)
             state = states[name]
             node.state = name
             node.input = data
@@ -1075,10 +1078,33 @@ class Execution:
         self.record("MapStateSucceeded", state.name, None)
         node.branches = None
         if state.result_writer is not None:
-            writer = getattr(self.runtime, "write_results", None)
-            if writer is not None:
-                return await writer(state.name, state.result_writer, outputs)
+            return await self._write_results(state, effective, env, outputs, map_run)
         return outputs
+
+    async def _write_results(
+        self, state: State, effective: Any, env: Env, outputs: list[Any], map_run: str
+    ) -> Any:
+        """``ResultWriter``: shape the results; with a ``Resource``, export them (S3)."""
+        writer = state.result_writer or {}
+        transformation = writer["Transformation"]
+        results: list[Any] = outputs
+        if transformation == "FLATTEN":
+            results = []
+            for output in outputs:
+                results.extend(output if isinstance(output, list) else [output])
+        elif transformation == "NONE":
+            results = [{"Output": compact_json(output), "Status": "SUCCEEDED"} for output in outputs]
+        if writer["Resource"] is None:
+            return results
+        parameters = writer["Parameters"](effective, env) if writer["Parameters"] else {}
+        export = getattr(self.runtime, "write_results", None)
+        if export is not None:
+            return await export(state.name, writer["Resource"], parameters, results)
+        # No storage here: the output AWS gives once the results are exported.
+        bucket = parameters.get("Bucket") if isinstance(parameters, Mapping) else None
+        prefix = parameters.get("Prefix", "") if isinstance(parameters, Mapping) else ""
+        key = f"{prefix.rstrip('/')}/{self._uuid()}/manifest.json".lstrip("/")
+        return {"MapRunArn": map_run, "ResultWriterDetails": {"Bucket": bucket, "Key": key}}
 
     def _tolerated_percentage(self, state: State, data: Any, env: Env) -> float:
         expr = state.tolerated_percentage

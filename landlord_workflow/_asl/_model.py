@@ -8,7 +8,7 @@ from its JSON text; nothing here needs pickling).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from landlord_workflow._asl._choice import Rule
@@ -218,3 +218,13 @@ class Machine:
 
     def __repr__(self) -> str:
         return f"<Machine starting at {self.start_at!r} with {len(self.states)} states>"
+
+    def walk(self, path: str = "definition") -> Iterator[tuple[str, State]]:
+        """Every state with its field path, nested branches and processors included."""
+        for name, state in self.states.items():
+            state_path = f"{path}.States.{name}"
+            yield state_path, state
+            for index, branch in enumerate(state.branches):
+                yield from branch.walk(f"{state_path}.Branches[{index}]")
+            if state.processor is not None:
+                yield from state.processor.walk(f"{state_path}.ItemProcessor")

@@ -138,7 +138,10 @@ class Runtime(Protocol):
         ...
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep on the execution clock (Wait states, retry intervals)."""
+        """Sleep on the execution clock (Wait states, retry intervals).
+
+        ``sleep(0)`` (between two states) only yields to the event loop.
+        """
         ...
 
     def random(self) -> float:
