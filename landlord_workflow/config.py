@@ -131,10 +131,15 @@ class WorkflowConfig:
 
     def build_providers(self) -> list[Provider]:
         """Fresh providers for this configuration: the mock engine always,
-        Step Functions when a region is set (imports the ``aws`` extra)."""
+        Step Functions when a region is set (imports the ``aws`` extra).
+
+        A mock built from configuration has no task handlers, so it is told
+        to echo: its Tasks return their input (as the CLI needs), instead of
+        failing as a resource that does not exist fails on AWS.
+        """
         from landlord_workflow.providers.mock import MockProvider
 
-        providers: list[Provider] = [MockProvider()]
+        providers: list[Provider] = [MockProvider(echo_unknown_tasks=True)]
         if self.sfn_region is not None:
             from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 

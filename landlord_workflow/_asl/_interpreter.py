@@ -173,6 +173,7 @@ class Execution:
         self.max_payload_bytes = max_payload_bytes
         self.history_limit = history_limit
         self._resume = checkpoint
+        self._begun = False
         self.events = int(checkpoint.get("events", 0)) if checkpoint else 0
         self.root = _Node()
         self._execution_context = {
@@ -210,21 +211,32 @@ class Execution:
         """Where a redrive resumes: plain JSON (the engine may persist it)."""
         return {"version": 1, "events": self.events, "position": self.root.to_json()}
 
+    def begin(self) -> None:
+        """Record the first event (ExecutionStarted, or ExecutionRedriven) now.
+
+        An engine calls this when it creates the execution, so its history
+        starts at once; :meth:`run` calls it otherwise.
+        """
+        if self._begun:
+            return
+        self._begun = True
+        if self._resume is None:
+            self.record(
+                "ExecutionStarted", None, {"input": self.input, "roleArn": self.info.role_arn}
+            )
+        else:
+            self.record("ExecutionRedriven", None, {"redriveCount": self.info.redrive_count})
+
     async def run(self) -> Outcome:
         """Run to the end; returns the :class:`Outcome` (cancellation propagates)."""
         scope = Variables()
         resume: _Node | None = None
         try:
+            self.begin()
             if self._resume is None:
-                self.record(
-                    "ExecutionStarted",
-                    None,
-                    {"input": self.input, "roleArn": self.info.role_arn},
-                )
                 start, data = self.machine.start_at, self.input
             else:
                 resume = _Node.from_json(self._resume["position"], scope)
-                self.record("ExecutionRedriven", None, {"redriveCount": self.info.redrive_count})
                 start, data = resume.state or self.machine.start_at, resume.input
             output = await self._run_machine(self.machine, start, data, scope, self.root, resume)
         except StatesError as err:
@@ -1093,7 +1105,9 @@ class Execution:
             for output in outputs:
                 results.extend(output if isinstance(output, list) else [output])
         elif transformation == "NONE":
-            results = [{"Output": compact_json(output), "Status": "SUCCEEDED"} for output in outputs]
+            results = [
+                {"Output": compact_json(output), "Status": "SUCCEEDED"} for output in outputs
+            ]
         if writer["Resource"] is None:
             return results
         parameters = writer["Parameters"](effective, env) if writer["Parameters"] else {}

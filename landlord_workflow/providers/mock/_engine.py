@@ -88,6 +88,36 @@ class _Workflow:
 _ROLE_ARN: Final = "arn:aws:iam::123456789012:role/landlord-workflow-mock"
 
 
+def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
+    """Map states whose ``ItemReader`` reads AWS storage (the mock has none)."""
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if not isinstance(states, Mapping) or depth > 50:
+        return []
+    problems: list[tuple[str, str]] = []
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        state_path = f"{path}.States.{name}"
+        reader = state.get("ItemReader")
+        if isinstance(reader, Mapping):
+            problems.append(
+                (
+                    f"{state_path}.ItemReader",
+                    f"reading items from {reader.get('Resource')} needs AWS storage: give the "
+                    "MockProvider an item_reader to run it",
+                )
+            )
+        for key in ("ItemProcessor", "Iterator"):
+            problems.extend(_storage_problems(state.get(key), f"{state_path}.{key}", depth + 1))
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for index, branch in enumerate(branches):
+                problems.extend(
+                    _storage_problems(branch, f"{state_path}.Branches[{index}]", depth + 1)
+                )
+    return problems
+
+
 def _ignore(record: ExecutionRecord) -> None:
     pass
 
@@ -255,21 +285,12 @@ class MockProvider(AsyncResource):
             raise InvalidSpecError(problems) from None
         if len(definition_text.encode()) > MAX_DEFINITION_BYTES:
             problems.append(("definition", f"must be at most {MAX_DEFINITION_BYTES} bytes"))
+        if self.item_reader is None:
+            problems.extend(_storage_problems(copied, "definition"))
         try:
             machine = compile_definition(copied)
         except InvalidSpecError as exc:
             raise InvalidSpecError(problems + exc.problems) from None
-        if self.item_reader is None:
-            for path, state in machine.walk():
-                if state.item_reader is not None:
-                    resource = state.item_reader.get("Resource")
-                    problems.append(
-                        (
-                            f"{path}.ItemReader",
-                            f"reading items from {resource} needs AWS storage: give the "
-                            "MockProvider an item_reader to run it",
-                        )
-                    )
         if problems:
             raise InvalidSpecError(problems)
         return machine, definition_text
@@ -459,6 +480,7 @@ class MockProvider(AsyncResource):
         )
         record.execution = execution
         record.checkpoint = None
+        execution.begin()
         task = asyncio.get_running_loop().create_task(
             self._drive(record, record.generation, execution),
             name=f"landlord-workflow-mock:{record.execution_id}",
