@@ -310,7 +310,7 @@ class MockProvider(AsyncResource):
         """
         await self._enter("create_workflow")
         machine, definition_text = self._compile(spec)
-        timeout = machine.timeout_seconds
+        timeout: float | None = machine.timeout_seconds
         if timeout is None and spec.timeout is not None:
             timeout = spec.timeout.total_seconds()
         existing = self._workflows.get(spec.workflow_id)
@@ -412,7 +412,7 @@ class MockProvider(AsyncResource):
         self._launch(record)
         return self._result(record, "started")
 
-    def _new_record(
+    def _new_record(  # noqa: PLR0917 - an internal constructor of records
         self,
         execution_id: str,
         name: str,
