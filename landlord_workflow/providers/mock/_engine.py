@@ -118,6 +118,12 @@ def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str
     return problems
 
 
+def _bits(record: ExecutionRecord) -> int:
+    """128 random bits from ``record``'s source (a fresh one once it has finished)."""
+    source = record.random or execution_random(None, record.execution_id, 0)
+    return source.getrandbits(128)
+
+
 def _ignore(record: ExecutionRecord) -> None:
     pass
 
@@ -580,6 +586,9 @@ class MockProvider(AsyncResource):
             record.checkpoint = record.execution.checkpoint()
         for token in list(record.callbacks):
             self._close_token(token)
+        # A finished execution keeps only what it reports (and its checkpoint).
+        record.execution = None
+        record.random = None
         self._finished[record.execution_id] = None
         self._notify(record)
         self._evict()
@@ -733,7 +742,7 @@ class MockProvider(AsyncResource):
                 f"State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: "
                 "400; Error Code: StateMachineDoesNotExist)",
             )
-        name = request.name or str(uuid.UUID(int=parent.random.getrandbits(128), version=4))
+        name = request.name or str(uuid.UUID(int=_bits(parent), version=4))
         try:
             input_text, input_value = self._payload(request.input)
         except InvalidSpecError as exc:
@@ -791,7 +800,7 @@ class MockProvider(AsyncResource):
         else:
             machine = cached[1]
         child = ExecutionRecord(
-            execution_id=f"{parent.execution_id}/{uuid.UUID(int=parent.random.getrandbits(128))}",
+            execution_id=f"{parent.execution_id}/{uuid.UUID(int=_bits(parent))}",
             name="map-item",
             workflow_id=parent.workflow_id,
             machine=machine,

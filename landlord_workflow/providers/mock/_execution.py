@@ -115,7 +115,7 @@ class ExecutionRecord:
         self.timeout_seconds = timeout_seconds
         self.clock = clock
         self.notify = notify
-        self.random = random_source
+        self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
         self.stop_time: datetime | None = None

@@ -58,7 +58,9 @@ class MockRuntime:
         self.provider = provider
         self.record = record
         self.clock = provider.clock
-        self._random = record.random
+        self._random = record.random or execution_random(
+            provider.random_seed, record.execution_id, record.redrive_count
+        )
         self._tokens = 0
 
     # ---------------------------------------------------------------- basics
@@ -236,5 +238,8 @@ def _cancelling() -> bool:
 def execution_random(seed: int | None, execution_id: str, redrive_count: int) -> random.Random:
     """The random source of one execution run (reproducible when ``seed`` is given)."""
     if seed is None:
-        return random.Random()  # noqa: S311 - simulation, not secrets
+        return _SHARED  # unseeded: one source for all (saves ~5 KB per execution)
     return random.Random(f"{seed}:{execution_id}:{redrive_count}")  # noqa: S311
+
+
+_SHARED = random.Random()  # noqa: S311 - simulation, not secrets
