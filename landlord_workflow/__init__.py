@@ -1,9 +1,16 @@
-"""landlord-workflow: async orchestration of tenant provisioning on pluggable engines."""
+"""landlord-workflow: async orchestration of tenant provisioning on pluggable engines.
+
+This module is the public API. Engines live in ``landlord_workflow.providers.*``
+(`MockProvider`, `StepFunctionsProvider`, `TemporalProvider`), errors in
+`landlord_workflow.errors` (also exported here), the JSON codec in
+`landlord_workflow.codec`, what your tests import in `landlord_workflow.testing`.
+"""
 
 from landlord_workflow._instrumentation import (
     CallDetails,
     ExecutionOutcome,
     Hook,
+    LatencySummary,
     MetricsCollector,
 )
 from landlord_workflow._manager import Manager
@@ -11,7 +18,9 @@ from landlord_workflow._policies import CallPolicy, PollPolicy
 from landlord_workflow._provider import (
     Provider,
     SupportsListExecutions,
+    SupportsListWorkflows,
     SupportsRedrive,
+    SupportsTaskTokens,
     SupportsWatch,
 )
 from landlord_workflow._registry import Registry
@@ -26,7 +35,7 @@ from landlord_workflow._types import (
     RetryPolicy,
     WorkflowSpec,
 )
-from landlord_workflow.config import WorkflowConfig
+from landlord_workflow.cli._config import WorkflowConfig
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionFailedError,
@@ -45,7 +54,7 @@ from landlord_workflow.errors import (
     WorkflowNotFoundError,
 )
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "CallDetails",
@@ -63,6 +72,7 @@ __all__ = [
     "ExecutionStatus",
     "Hook",
     "InvalidSpecError",
+    "LatencySummary",
     "Manager",
     "MetricsCollector",
     "OperationTimeoutError",
@@ -75,7 +85,9 @@ __all__ = [
     "Registry",
     "RetryPolicy",
     "SupportsListExecutions",
+    "SupportsListWorkflows",
     "SupportsRedrive",
+    "SupportsTaskTokens",
     "SupportsWatch",
     "TaskTokenError",
     "ThrottledError",

@@ -1,6 +1,6 @@
 """Duration text: read Go style, ISO 8601 and seconds; write Go style.
 
-Reading (:func:`parse_duration`) accepts
+Reading (`parse_duration`) accepts
 
 - Go style, as ``time.ParseDuration`` does: a sequence of decimal numbers,
   each with a unit, such as ``"30m"``, ``"1h30m"``, ``"500ms"``, ``"1.5h"``,
@@ -13,9 +13,9 @@ Reading (:func:`parse_duration`) accepts
 
 A leading ``-`` or ``+`` is accepted. Values are exact (no float rounding on
 the way) and rounded half-even to whole microseconds, the resolution of
-:class:`~datetime.timedelta`.
+`timedelta`.
 
-Writing (:func:`format_duration`) gives the shortest exact Go-style text that
+Writing (`format_duration`) gives the shortest exact Go-style text that
 ``time.ParseDuration`` reads back: ``"30m"``, ``"1m30s"``, ``"500ms"``,
 ``"1h0.5s"``, ``"0s"``. Zero components are left out (Go's own ``String()``
 writes ``"30m0s"``; both parse the same).
@@ -67,7 +67,7 @@ EXPECTED = (
 
 
 def parse_duration(value: object) -> timedelta:
-    """Read a duration; raise :class:`ValueError` with a readable message."""
+    """Read a duration; raise `ValueError` with a readable message."""
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool):

@@ -1,28 +1,43 @@
-"""Instrumentation: hooks called with frozen details, and in-memory metrics.
+"""Instrumentation: hooks called with frozen details, logging, in-memory metrics.
 
 A hook is any object with ``on_call(details: CallDetails)`` and
-``on_execution(details: ExecutionOutcome)`` methods (see :class:`Hook`). The
+``on_execution(details: ExecutionOutcome)`` methods (see `Hook`). The
 Manager calls ``on_call`` once per provider call *attempt* and
 ``on_execution`` once per execution outcome it observes (when
 ``wait_for_completion``/``run`` see a terminal state). Hooks run inline on
 the event loop: keep them fast and never raise (an exception from a hook is
 logged and swallowed).
 
-:class:`MetricsCollector` is a ready-made hook that counts calls, retries,
-errors, latencies and execution outcomes in memory.
+The Manager knows no log format: logging is one built-in hook,
+`LoggingHook`, installed first on every Manager. `MetricsCollector` is a
+ready-made hook that counts calls, retries, errors, latencies and execution
+outcomes in memory.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter, deque
-from typing import Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
 
 from landlord_workflow._types import ExecutionState
 
-__all__ = ["CallDetails", "ExecutionOutcome", "Hook", "LatencySummary", "MetricsCollector"]
+WRITE_OPERATIONS: Final = frozenset(
+    {
+        "create_workflow",
+        "start_execution",
+        "stop_execution",
+        "delete_workflow",
+        "redrive_execution",
+        "send_task_success",
+        "send_task_failure",
+        "send_task_heartbeat",
+    }
+)
+"""Operations that change something on the engine: logged at INFO when they succeed."""
 
 
 @attrs.frozen(kw_only=True)
@@ -30,8 +45,9 @@ class CallDetails:
     """One attempt of one provider call.
 
     ``outcome`` is ``"ok"``, ``"retry"`` (a transient error that will be
-    retried) or ``"error"`` (the error ends the call). ``error`` is the
-    exception class name, never its message (which may carry payloads).
+    retried after ``retry_in`` seconds) or ``"error"`` (the error ends the
+    call). ``error`` is the exception class name, never its message (which
+    may carry payloads). ``duration`` is the attempt's wall time in seconds.
     """
 
     operation: str
@@ -42,6 +58,7 @@ class CallDetails:
     error: str | None = None
     workflow_id: str | None = None
     execution_id: str | None = None
+    retry_in: float | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -71,6 +88,101 @@ class Hook(Protocol):
     def on_execution(self, details: ExecutionOutcome) -> None:
         """Called when the Manager observes an execution reach a terminal state."""
         ...
+
+
+LOG_FIELDS: Final = (
+    "operation",
+    "provider",
+    "workflow_id",
+    "execution_id",
+    "attempt",
+    "duration_ms",
+    "outcome",
+    "error",
+    "failed_at",
+    "retry_in_ms",
+)
+"""The ``extra`` keys of every record `LoggingHook` writes (one schema; ``None`` where
+a key does not apply). Execution outcomes use ``operation="execution"``, the
+execution state as ``outcome`` and its error code as ``error``."""
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 3)
+
+
+class LoggingHook:
+    """The built-in hook that writes one structured record per attempt and outcome.
+
+    Records go to ``logger`` (default ``logging.getLogger("landlord_workflow")``)
+    with the ``extra`` keys of `LOG_FIELDS`. Levels: a successful write
+    operation INFO, a successful read DEBUG, a retried or failed attempt
+    WARNING; an execution that succeeded INFO, any other outcome WARNING.
+    Payloads and error messages are never logged (only class names and
+    engine error codes).
+    """
+
+    __slots__ = ("logger",)
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger if logger is not None else logging.getLogger("landlord_workflow")
+
+    def on_call(self, details: CallDetails) -> None:
+        """Log one attempt."""
+        if details.error is None:
+            level = logging.INFO if details.operation in WRITE_OPERATIONS else logging.DEBUG
+        else:
+            level = logging.WARNING
+        if not self.logger.isEnabledFor(level):
+            return
+        self.logger.log(
+            level,
+            "%s %s on %s (attempt %d, %.1f ms)%s",
+            details.operation,
+            details.outcome,
+            details.provider,
+            details.attempt,
+            details.duration * 1000,
+            f": {details.error}" if details.error else "",
+            extra=_extra(
+                operation=details.operation,
+                provider=details.provider,
+                workflow_id=details.workflow_id,
+                execution_id=details.execution_id,
+                attempt=details.attempt,
+                duration_ms=_ms(details.duration),
+                outcome=details.outcome,
+                error=details.error,
+                retry_in_ms=_ms(details.retry_in),
+            ),
+        )
+
+    def on_execution(self, details: ExecutionOutcome) -> None:
+        """Log one execution outcome."""
+        level = logging.INFO if details.state is ExecutionState.SUCCEEDED else logging.WARNING
+        if not self.logger.isEnabledFor(level):
+            return
+        self.logger.log(
+            level,
+            "execution %s ended %s",
+            details.execution_id,
+            details.state.value,
+            extra=_extra(
+                operation="execution",
+                provider=details.provider,
+                workflow_id=details.workflow_id,
+                execution_id=details.execution_id,
+                attempt=details.attempt,
+                duration_ms=_ms(details.duration),
+                outcome=details.state.value,
+                error=details.error_code,
+                failed_at=details.failed_at,
+            ),
+        )
+
+
+def _extra(**values: Any) -> dict[str, Any]:
+    return {field: values.get(field) for field in LOG_FIELDS}
 
 
 @attrs.frozen(kw_only=True)

@@ -1,8 +1,8 @@
 """Strict JSON values: checking, copying and deterministic encoding.
 
-Shared by the codec, validation and the providers: :func:`check_json` lists
-every problem in a JSON-like value with its path, :func:`plain_json` copies it
-into plain dicts and lists, and :func:`encode_json` writes deterministic text
+Shared by the codec, validation and the providers: `check_json` lists
+every problem in a JSON-like value with its path, `plain_json` copies it
+into plain dicts and lists, and `encode_json` writes deterministic text
 (sorted keys, compact, UTF-8 kept as is) so equal payloads give equal bytes.
 """
 
@@ -156,7 +156,7 @@ def check_json(value: object, field: str, *, max_bytes: int | None = None) -> li
     """Problems that stop ``value`` from being strict, UTF-8 encodable JSON.
 
     With ``max_bytes``, also checks the size of its compact encoding (encoded
-    once). Used by :mod:`landlord_workflow._validation`.
+    once). Used by `landlord_workflow._validation`.
     """
     problems: list[Problem] = []
     plain = plain_json(value, problems, strict_unicode=True)
@@ -177,9 +177,10 @@ def encode_json(value: object) -> str:
     """Deterministic compact JSON text for ``value`` (keys sorted, strict, UTF-8 safe).
 
     Equal values give equal text, so providers can hash or compare payloads.
-    Raises :class:`InvalidSpecError` naming the offending path when ``value``
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] naming the offending path
+    when ``value``
     is not strict JSON (NaN, infinities, non-string keys, lone surrogates,
-    sets, bytes, nesting deeper than :data:`MAX_JSON_DEPTH`).
+    sets, bytes, nesting deeper than `MAX_JSON_DEPTH`).
     """
     problems: list[Problem] = []
     plain = plain_json(value, problems, strict_unicode=True)

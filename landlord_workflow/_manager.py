@@ -1,11 +1,15 @@
 """The Manager: the facade a control plane awaits.
 
 It validates before any engine call, routes to the right provider, applies
-the :class:`~landlord_workflow.CallPolicy` (per-attempt timeouts, retries of
-transient errors, deadline) to every provider call, waits for executions,
-retries or redrives them under the workflow's
-:class:`~landlord_workflow.RetryPolicy`, and reports every attempt to logs and
-hooks.
+the `CallPolicy` (per-attempt timeouts, retries of transient errors,
+deadline) to every provider call, waits for executions, retries or redrives
+them under the workflow's `RetryPolicy`, and reports every attempt and
+outcome to its hooks (logging is one of them).
+
+A Manager remembers nothing it needs to be correct: which provider holds a
+workflow or an execution, and the workflow's RetryPolicy, are read from the
+engines (any number of Managers, in any number of processes, agree). It
+keeps small caches of what it has read, never needed for a right answer.
 """
 
 from __future__ import annotations
@@ -13,19 +17,30 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import attrs
 from anyio.abc import AsyncResource
 
-from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome, Hook
-from landlord_workflow._policies import CallPolicy, PollPolicy, _CallRunner
-from landlord_workflow._provider import Provider, SupportsRedrive, SupportsWatch
+from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome, Hook, LoggingHook
+from landlord_workflow._limits import NAME_MAX_LENGTH
+from landlord_workflow._policies import CallPolicy, CallRunner, PollPolicy, check_timeout
+from landlord_workflow._provider import (
+    Provider,
+    SupportsListExecutions,
+    SupportsListWorkflows,
+    SupportsRedrive,
+    SupportsTaskTokens,
+    SupportsWatch,
+)
 from landlord_workflow._registry import Registry
 from landlord_workflow._types import (
+    CANCELLED_ERROR_CODE,
     CreateWorkflowResult,
+    ExecutionError,
     ExecutionInput,
     ExecutionResult,
     ExecutionState,
@@ -39,40 +54,68 @@ from landlord_workflow._validation import (
     validate_workflow_spec,
 )
 from landlord_workflow.errors import (
+    ExecutionAlreadyExistsError,
     ExecutionFailedError,
     InvalidSpecError,
     OperationTimeoutError,
+    ProviderError,
     ProviderNotFoundError,
     UnsupportedOperationError,
     WorkflowError,
+    WorkflowNotFoundError,
 )
 
 if TYPE_CHECKING:
     from datetime import timedelta
 
-    from landlord_workflow.config import WorkflowConfig
-
-__all__ = ["Manager"]
+    from landlord_workflow.cli._config import WorkflowConfig
 
 T = TypeVar("T")
 
-_REMEMBERED_EXECUTIONS = 10_000
-_WRITE_OPERATIONS = frozenset(
-    {"create_workflow", "start_execution", "stop_execution", "delete_workflow", "redrive_execution"}
-)
+_CACHE_SIZE = 10_000
+"""Workflows whose provider and RetryPolicy a Manager keeps (least recently used go)."""
+_RETRYABLE = frozenset({ExecutionState.FAILED, ExecutionState.TIMED_OUT})
+
+
+class _KnownWorkflow:
+    """What a Manager has read about a workflow (a cache; the engine is the truth)."""
+
+    __slots__ = ("provider", "retry_policy")
+
+    def __init__(self, provider: str, retry_policy: RetryPolicy | None) -> None:
+        self.provider = provider
+        self.retry_policy = retry_policy
+
+
+class _Run:
+    """`Manager.run` calls in progress on one execution (a stop through this Manager ends them)."""
+
+    __slots__ = ("stop_reason", "stopped", "users")
+
+    def __init__(self) -> None:
+        self.stopped = anyio.Event()
+        self.stop_reason: str | None = None
+        self.users = 0
+
+
+class _NowhereError(ProviderNotFoundError):
+    """No registered provider holds the workflow (and no default provider is set)."""
 
 
 class Manager(AsyncResource):
     """Create, start, watch, stop and delete workflows on registered providers.
 
-    ``registry`` holds the providers (a new empty one by default; reach it as
-    :attr:`registry`). The Manager owns them: :meth:`aclose` closes every
-    registered provider.
+    ``registry`` holds the providers (a new empty one by default). The
+    Manager owns them: `aclose` closes every registered provider. Its
+    settings (`registry`, `default_provider`, `call_policy`, `poll_policy`,
+    `hooks`, `logger`) are fixed at construction.
 
-    Provider resolution, for every call: an explicit ``provider_type``; else,
-    for calls about a workflow or an execution this Manager created or
-    started, the provider that did it; else ``default_provider``; else
-    :class:`ProviderNotFoundError`.
+    Provider resolution needs no memory of earlier calls: an explicit
+    ``provider_type``; else, for an execution id, the provider whose
+    `Provider.owns_execution` recognises it; else, for a workflow id, the
+    provider that holds the workflow (asked with `Provider.get_workflow`,
+    the answer cached); else ``default_provider``; else
+    `ProviderNotFoundError`. With one provider registered, it is the one.
     """
 
     def __init__(
@@ -85,26 +128,65 @@ class Manager(AsyncResource):
         hooks: Iterable[Hook] = (),
         logger: logging.Logger | None = None,
     ) -> None:
-        self.registry = registry if registry is not None else Registry()
-        self.default_provider = default_provider
-        self.call_policy = call_policy
-        self.poll_policy = poll_policy
-        self.hooks: tuple[Hook, ...] = tuple(hooks)
-        self.logger = logger if logger is not None else logging.getLogger("landlord_workflow")
-        self._runner = _CallRunner(call_policy)
-        self._workflows: dict[str, tuple[str, RetryPolicy | None]] = {}
-        self._executions: OrderedDict[str, str] = OrderedDict()
+        if registry is not None and not isinstance(registry, Registry):
+            raise TypeError(f"registry must be a Registry, got {type(registry).__name__}")
+        if default_provider is not None and not isinstance(default_provider, str):
+            raise TypeError(
+                f"default_provider must be a str or None, got {type(default_provider).__name__}"
+            )
+        if not isinstance(call_policy, CallPolicy):
+            raise TypeError(f"call_policy must be a CallPolicy, got {type(call_policy).__name__}")
+        if not isinstance(poll_policy, PollPolicy):
+            raise TypeError(f"poll_policy must be a PollPolicy, got {type(poll_policy).__name__}")
+        self._registry = registry if registry is not None else Registry()
+        self._default_provider = default_provider
+        self._call_policy = call_policy
+        self._poll_policy = poll_policy
+        self._hooks: tuple[Hook, ...] = tuple(hooks)
+        self._logger = logger if logger is not None else logging.getLogger("landlord_workflow")
+        self._reporters: tuple[Hook, ...] = (LoggingHook(self._logger), *self._hooks)
+        self._runner = CallRunner(call_policy)
+        self._known: OrderedDict[str, _KnownWorkflow] = OrderedDict()
+        self._runs: dict[str, _Run] = {}
         self._closed = False
 
-    # -- construction and lifecycle ------------------------------------------------
+    # -- settings (read-only) ----------------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        """The providers this Manager routes to (and closes)."""
+        return self._registry
+
+    @property
+    def default_provider(self) -> str | None:
+        """The provider used when nothing else decides (``None``: no default)."""
+        return self._default_provider
+
+    @property
+    def call_policy(self) -> CallPolicy:
+        """Timeouts and retries of every provider call."""
+        return self._call_policy
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """Pacing of waits on providers that cannot push status changes."""
+        return self._poll_policy
+
+    @property
+    def hooks(self) -> tuple[Hook, ...]:
+        """The instrumentation hooks given at construction (logging comes first, built in)."""
+        return self._hooks
+
+    @property
+    def logger(self) -> logging.Logger:
+        """Where the built-in logging hook writes."""
+        return self._logger
+
+    # -- construction and lifecycle ----------------------------------------------------
 
     @classmethod
     def from_config(cls, config: WorkflowConfig, *, hooks: Iterable[Hook] = ()) -> Manager:
-        """Build a Manager with the providers ``config`` describes.
-
-        The mock engine is always registered; Step Functions is registered
-        when a region is configured (it needs the ``aws`` extra).
-        """
+        """Build a Manager with the providers and policies ``config`` describes."""
         registry = Registry()
         for provider in config.build_providers():
             registry.register(provider)
@@ -117,51 +199,98 @@ class Manager(AsyncResource):
         )
 
     async def aclose(self) -> None:
-        """Close every registered provider (idempotent)."""
+        """Close every registered provider, even when cancelled; idempotent.
+
+        Each provider is closed in a shielded scope, so a cancelled caller
+        still closes them all; the first error is raised after every
+        provider has had its turn (the others are logged).
+        """
         if self._closed:
             return
         self._closed = True
         errors: list[BaseException] = []
-        for provider in self.registry.providers():
-            try:
-                await provider.aclose()
-            except Exception as exc:
-                errors.append(exc)
+        with anyio.CancelScope(shield=True):
+            for provider in self._registry.providers():
+                try:
+                    await provider.aclose()
+                except Exception as exc:
+                    errors.append(exc)
+                    self._logger.warning(
+                        "closing provider %s failed: %s", provider.name, type(exc).__name__
+                    )
         if errors:
             raise errors[0]
 
     def list_providers(self) -> list[str]:
         """Names of the registered providers, sorted."""
-        return self.registry.list()
+        return self._registry.list()
 
-    # -- workflows -----------------------------------------------------------------
+    # -- workflows ---------------------------------------------------------------------
 
     async def validate_workflow_spec(self, spec: WorkflowSpec) -> None:
-        """Check ``spec`` (structure, then the provider's own rules); no engine call."""
+        """Check ``spec`` (structure, then the provider's own rules); no engine change."""
         validate_workflow_spec(spec)
-        await self._resolve(spec.provider_type).validate(spec)
+        await self._named(spec.provider_type).validate(spec)
 
     async def create_workflow(self, spec: WorkflowSpec) -> CreateWorkflowResult:
         """Validate ``spec`` and create (or update) the workflow on its provider."""
         validate_workflow_spec(spec)
-        provider = self._resolve(spec.provider_type)
+        provider = self._named(spec.provider_type)
         await provider.validate(spec)
         result = await self._call(
             "create_workflow", provider, lambda: provider.create_workflow(spec), spec.workflow_id
         )
-        self._workflows[spec.workflow_id] = (provider.name, spec.retry_policy)
+        self._remember(spec.workflow_id, provider.name, spec.retry_policy)
         return result
+
+    async def get_workflow(
+        self, workflow_id: str, *, provider_type: str | None = None
+    ) -> WorkflowSpec:
+        """The workflow's spec as its engine holds it (every field, RetryPolicy included)."""
+        validate_workflow_id(workflow_id)
+        _check_provider_type(provider_type)
+        if provider_type is not None or len(self._registry.list()) == 1:
+            provider = self._for_name_or_only(provider_type)
+            spec = await self._get_workflow(provider, workflow_id)
+            self._remember(workflow_id, provider.name, spec.retry_policy)
+            return spec
+        return (await self._locate(workflow_id))[1]
+
+    async def list_workflows(
+        self, *, provider_type: str | None = None
+    ) -> AsyncIterator[WorkflowSpec]:
+        """Yield the spec of every workflow: of one provider, or of each that can list them."""
+        _check_provider_type(provider_type)
+        if provider_type is not None:
+            provider = self._named(provider_type)
+            if not isinstance(provider, SupportsListWorkflows):
+                raise UnsupportedOperationError(provider.name, "list_workflows")
+            providers = [provider]
+        else:
+            self._check_open()
+            providers = [
+                p for p in self._registry.providers() if isinstance(p, SupportsListWorkflows)
+            ]
+        for provider in providers:
+            lister = cast("SupportsListWorkflows", provider)
+            stream = self._stream("list_workflows", provider, lister.list_workflows)
+            async with aclosing(stream) as specs:
+                async for spec in specs:
+                    yield spec
 
     async def delete_workflow(self, workflow_id: str, *, provider_type: str | None = None) -> None:
         """Delete the workflow (idempotent)."""
         validate_workflow_id(workflow_id)
-        provider = self._resolve_for_workflow(workflow_id, provider_type)
+        try:
+            provider = await self._for_workflow(workflow_id, provider_type)
+        except _NowhereError:
+            return  # no provider holds it: deleting an unknown workflow succeeds
         await self._call(
             "delete_workflow", provider, lambda: provider.delete_workflow(workflow_id), workflow_id
         )
-        self._workflows.pop(workflow_id, None)
+        self._known.pop(workflow_id, None)
 
-    # -- executions ----------------------------------------------------------------
+    # -- executions --------------------------------------------------------------------
 
     async def start_execution(
         self,
@@ -175,23 +304,19 @@ class Manager(AsyncResource):
         The execution name is fixed before the first attempt (generated if
         absent), so a retried start can never create a second execution.
         """
-        execution_input = execution_input if execution_input is not None else ExecutionInput()
-        validate_workflow_id(workflow_id)
-        validate_execution_input(execution_input)
-        provider = self._resolve_for_workflow(workflow_id, provider_type)
-        if execution_input.execution_name is None:
-            execution_input = attrs.evolve(
-                execution_input, execution_name=_generate_name(workflow_id)
-            )
-        named = execution_input
-        result = await self._call(
+        execution_input = _named_input(workflow_id, execution_input)
+        provider = await self._for_workflow(workflow_id, provider_type)
+        return await self._start(provider, workflow_id, execution_input)
+
+    async def _start(
+        self, provider: Provider, workflow_id: str, execution_input: ExecutionInput
+    ) -> ExecutionResult:
+        return await self._call(
             "start_execution",
             provider,
-            lambda: provider.start_execution(workflow_id, named),
+            lambda: provider.start_execution(workflow_id, execution_input),
             workflow_id,
         )
-        self._remember_execution(result.execution_id, provider.name)
-        return result
 
     async def get_execution_status(
         self,
@@ -201,7 +326,7 @@ class Manager(AsyncResource):
         include_history: bool = False,
     ) -> ExecutionStatus:
         """Describe one execution (history only when asked: it costs API calls)."""
-        provider = self._resolve_for_execution(execution_id, provider_type)
+        provider = self._for_execution(execution_id, provider_type)
         return await self._call(
             "get_execution_status",
             provider,
@@ -212,9 +337,17 @@ class Manager(AsyncResource):
     async def stop_execution(
         self, execution_id: str, reason: str, *, provider_type: str | None = None
     ) -> None:
-        """Stop a running execution (idempotent; a terminal one is left as is)."""
+        """Stop a running execution (idempotent; a terminal one is left as is).
+
+        A stop of an execution that this Manager's `run` is retrying wins
+        over the retry: the run ends ``cancelled`` and starts nothing more.
+        """
         _check_text("reason", reason, allow_empty=True)
-        provider = self._resolve_for_execution(execution_id, provider_type)
+        provider = self._for_execution(execution_id, provider_type)
+        run = self._runs.get(execution_id)
+        if run is not None:
+            run.stop_reason = reason
+            run.stopped.set()
         await self._call(
             "stop_execution",
             provider,
@@ -226,7 +359,7 @@ class Manager(AsyncResource):
         self, execution_id: str, *, provider_type: str | None = None
     ) -> ExecutionResult:
         """Resume a failed, timed-out or cancelled execution from the failed state."""
-        provider = self._resolve_for_execution(execution_id, provider_type)
+        provider = self._for_execution(execution_id, provider_type)
         if not isinstance(provider, SupportsRedrive):
             raise UnsupportedOperationError(provider.name, "redrive_execution")
         redrivable = provider
@@ -237,64 +370,123 @@ class Manager(AsyncResource):
             execution_id=execution_id,
         )
 
+    async def list_executions(
+        self,
+        workflow_id: str,
+        *,
+        provider_type: str | None = None,
+        state: ExecutionState | None = None,
+    ) -> AsyncIterator[ExecutionStatus]:
+        """Yield the executions of ``workflow_id`` (newest first where the engine orders them).
+
+        Opening the listing is a provider call under the CallPolicy; the
+        statuses carry no history.
+        """
+        validate_workflow_id(workflow_id)
+        if state is not None and not isinstance(state, ExecutionState):
+            raise TypeError(f"state must be an ExecutionState or None, got {type(state).__name__}")
+        provider = await self._for_workflow(workflow_id, provider_type)
+        if not isinstance(provider, SupportsListExecutions):
+            raise UnsupportedOperationError(provider.name, "list_executions")
+        lister = provider
+        stream = self._stream(
+            "list_executions",
+            provider,
+            lambda: lister.list_executions(workflow_id, state=state),
+            workflow_id=workflow_id,
+        )
+        async with aclosing(stream) as statuses:
+            async for status in statuses:
+                yield status
+
+    # -- callbacks ---------------------------------------------------------------------
+
+    async def send_task_success(
+        self, task_token: str, output: Any, *, provider_type: str | None = None
+    ) -> None:
+        """Complete a waiting ``.waitForTaskToken`` task with ``output`` (a JSON value)."""
+        _check_text("task_token", task_token)
+        _check_json("output", output)
+        provider = self._for_tokens(provider_type)
+        await self._call(
+            "send_task_success", provider, lambda: provider.send_task_success(task_token, output)
+        )
+
+    async def send_task_failure(
+        self,
+        task_token: str,
+        error: str,
+        cause: str | None = None,
+        *,
+        provider_type: str | None = None,
+    ) -> None:
+        """Fail a waiting ``.waitForTaskToken`` task with ``error`` and ``cause``."""
+        _check_text("task_token", task_token)
+        _check_text("error", error, allow_empty=True)
+        if cause is not None:
+            _check_text("cause", cause, allow_empty=True)
+        provider = self._for_tokens(provider_type)
+        await self._call(
+            "send_task_failure",
+            provider,
+            lambda: provider.send_task_failure(task_token, error, cause),
+        )
+
+    async def send_task_heartbeat(
+        self, task_token: str, *, provider_type: str | None = None
+    ) -> None:
+        """Tell the engine a waiting ``.waitForTaskToken`` task is alive."""
+        _check_text("task_token", task_token)
+        provider = self._for_tokens(provider_type)
+        await self._call(
+            "send_task_heartbeat", provider, lambda: provider.send_task_heartbeat(task_token)
+        )
+
+    # -- waiting -----------------------------------------------------------------------
+
     async def watch(
         self, execution_id: str, *, provider_type: str | None = None
     ) -> AsyncIterator[ExecutionStatus]:
-        """Yield the status now and after every change, ending at a terminal state.
+        """Yield the status now and after every change of its state, ending at a terminal state.
 
         Uses the provider's push-based watch when it has one; otherwise polls
-        (without history) under the PollPolicy and yields when the state
-        changes.
+        (without history) under the PollPolicy. Either way each state is
+        yielded once.
         """
-        provider = self._resolve_for_execution(execution_id, provider_type)
-        if isinstance(provider, SupportsWatch):
-            async for status in self._watch_pushed(provider, execution_id):
-                yield status
-            return
-        intervals = self.poll_policy.intervals()
+        provider = self._for_execution(execution_id, provider_type)
         last: ExecutionState | None = None
+        async with aclosing(self._statuses(provider, execution_id)) as statuses:
+            async for status in statuses:
+                if status.state is not last:
+                    last = status.state
+                    yield status
+                if status.state.is_terminal:
+                    return
+
+    async def _statuses(
+        self, provider: Provider, execution_id: str
+    ) -> AsyncGenerator[ExecutionStatus, None]:
+        if isinstance(provider, SupportsWatch):
+            watcher = provider
+            stream = self._stream(
+                "watch_execution",
+                provider,
+                lambda: watcher.watch_execution(execution_id),
+                execution_id=execution_id,
+            )
+            async with aclosing(stream) as pushed:
+                async for status in pushed:
+                    yield status
+            return
+        intervals = self._poll_policy.intervals()
         while True:
-            status = await self._call(
+            yield await self._call(
                 "get_execution_status",
                 provider,
                 lambda: provider.get_execution_status(execution_id),
                 execution_id=execution_id,
             )
-            if status.state is not last:
-                last = status.state
-                yield status
-            if status.state.is_terminal:
-                return
             await anyio.sleep(next(intervals))
-
-    async def _watch_pushed(
-        self, provider: SupportsWatch, execution_id: str
-    ) -> AsyncIterator[ExecutionStatus]:
-        # Opening the watch (up to its first status) is a provider call like
-        # any other: under the CallPolicy, so transient errors are retried. A
-        # failed or timed-out attempt has already finished its stream.
-        opened: list[AsyncIterator[ExecutionStatus]] = []
-
-        async def open_watch() -> ExecutionStatus | None:
-            stream = provider.watch_execution(execution_id)
-            first = await anext(stream, None)
-            opened.append(stream)
-            return first
-
-        first = await self._call(
-            "watch_execution", cast("Provider", provider), open_watch, execution_id=execution_id
-        )
-        stream = opened[-1]
-        try:
-            if first is None:
-                return
-            yield first
-            async for status in stream:
-                yield status
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
 
     async def wait_for_completion(
         self,
@@ -305,11 +497,32 @@ class Manager(AsyncResource):
     ) -> ExecutionStatus:
         """Wait until the execution is terminal and return its final status.
 
-        ``timeout`` bounds the wait (``None``: wait as long as it takes); when
-        it passes, :class:`OperationTimeoutError` is raised and the execution
-        is left running.
+        ``timeout`` (a `datetime.timedelta`, ``None``: as long as it takes)
+        bounds the wait; when it passes, `OperationTimeoutError` is raised
+        and the execution is left running.
         """
-        return await self._wait(execution_id, provider_type, timeout, attempt=1)
+        seconds = check_timeout("timeout", timeout)
+        provider = self._for_execution(execution_id, provider_type)
+        return await self._wait(provider, execution_id, seconds, attempt=1)
+
+    async def _wait(
+        self, provider: Provider, execution_id: str, seconds: float | None, *, attempt: int
+    ) -> ExecutionStatus:
+        final: ExecutionStatus | None = None
+        with anyio.move_on_after(seconds):
+            async with aclosing(self._statuses(provider, execution_id)) as statuses:
+                async for status in statuses:
+                    final = status
+                    if status.state.is_terminal:
+                        break
+        if final is None or not final.state.is_terminal:
+            raise OperationTimeoutError(
+                f"execution {execution_id!r} did not finish within {seconds} seconds"
+            )
+        self._report_outcome(final, attempt)
+        return final
+
+    # -- run ---------------------------------------------------------------------------
 
     async def run(
         self,
@@ -322,251 +535,385 @@ class Manager(AsyncResource):
     ) -> ExecutionStatus:
         """Start an execution, wait for it, and retry it under the workflow's RetryPolicy.
 
-        On ``failed`` or ``timed_out`` (never ``cancelled``) and while attempts
-        remain, wait ``RetryPolicy.backoff(n)``, then redrive the execution
-        when the provider supports it, else start a fresh execution named
-        ``<name>-retry-<n>``. The RetryPolicy is the one of the spec this
-        Manager created the workflow from (none: a single attempt).
-        ``timeout`` bounds the whole run.
+        The RetryPolicy is the one stored with the workflow on its engine
+        (read once per workflow and cached). On ``failed`` or ``timed_out``
+        (never ``cancelled``) and while attempts remain, wait
+        ``RetryPolicy.backoff(n)``, then redrive the execution when the
+        provider supports it, else start a fresh execution named
+        ``<name>-retry-<n>``. A stop through this Manager during the wait
+        wins: the run ends cancelled and starts nothing more. Two runs with
+        the same ``execution_name`` share one execution and see the same
+        outcome. ``timeout`` bounds the whole run.
 
         ``on_attempt(result, attempt)``, if given, is awaited after each
-        attempt starts (the start, then each redrive or fresh start; attempts
-        count from 1), before the Manager waits for that attempt's end — a
-        progress view can follow the execution there.
+        attempt starts (attempts count from 1), before the Manager waits for
+        that attempt's end — a progress view can follow the execution there.
 
         Returns the final status if it succeeded; raises
-        :class:`ExecutionFailedError` carrying it otherwise.
+        `ExecutionFailedError` carrying it otherwise.
         """
-        execution_input = execution_input if execution_input is not None else ExecutionInput()
-        validate_workflow_id(workflow_id)
-        validate_execution_input(execution_input)
-        if execution_input.execution_name is None:
-            execution_input = attrs.evolve(
-                execution_input, execution_name=_generate_name(workflow_id)
-            )
-        policy = self._workflows.get(workflow_id, (None, None))[1] or RetryPolicy()
-        with anyio.move_on_after(_seconds(timeout)) as scope:
-            return await self._run(workflow_id, execution_input, provider_type, policy, on_attempt)
+        seconds = check_timeout("timeout", timeout)
+        execution_input = _named_input(workflow_id, execution_input)
+        with anyio.move_on_after(seconds) as scope:
+            provider, policy = await self._run_plan(workflow_id, provider_type)
+            return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
         assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
         raise OperationTimeoutError(
             f"run of workflow {workflow_id!r} did not finish within {timeout}"
         )
 
+    async def _run_plan(
+        self, workflow_id: str, provider_type: str | None
+    ) -> tuple[Provider, RetryPolicy]:
+        """The provider that holds the workflow and its RetryPolicy (from the engine)."""
+        _check_provider_type(provider_type)
+        known = self._known.get(workflow_id)
+        if known is not None and provider_type in (None, known.provider):
+            self._known.move_to_end(workflow_id)
+            return self._named(known.provider), known.retry_policy or RetryPolicy()
+        if provider_type is not None or len(self._registry.list()) == 1:
+            provider = self._for_name_or_only(provider_type)
+            spec = await self._get_workflow(provider, workflow_id)
+        else:
+            provider, spec = await self._locate(workflow_id)
+        self._remember(workflow_id, provider.name, spec.retry_policy)
+        return provider, spec.retry_policy or RetryPolicy()
+
     async def _run(
         self,
+        provider: Provider,
         workflow_id: str,
         execution_input: ExecutionInput,
-        provider_type: str | None,
         policy: RetryPolicy,
         on_attempt: Callable[[ExecutionResult, int], Awaitable[object]] | None,
     ) -> ExecutionStatus:
         base_name = execution_input.execution_name
-        assert base_name is not None  # noqa: S101 - fixed by run()
-        started = await self.start_execution(
-            workflow_id, execution_input, provider_type=provider_type
+        assert base_name is not None  # noqa: S101 - fixed by _named_input
+        tracked: list[tuple[str, _Run]] = []
+        try:
+            started = await self._start_shared(provider, workflow_id, execution_input)
+            attempts = max(policy.max_attempts, 1)
+            attempt = 1
+            while True:
+                run = self._track(started.execution_id, tracked)
+                if run.stopped.is_set():
+                    # The stop may have reached the engine before this attempt started.
+                    await self._stop_quietly(provider, started.execution_id, run)
+                if on_attempt is not None:
+                    await on_attempt(started, attempt)
+                status = await self._wait(provider, started.execution_id, None, attempt=attempt)
+                if status.state is ExecutionState.SUCCEEDED:
+                    return status
+                if status.state not in _RETRYABLE or attempt >= attempts or run.stopped.is_set():
+                    raise ExecutionFailedError(_stopped(run, status))
+                with anyio.move_on_after(policy.backoff(attempt).total_seconds()):
+                    await run.stopped.wait()
+                if run.stopped.is_set():
+                    raise ExecutionFailedError(_stopped(run, status))
+                attempt += 1
+                if isinstance(provider, SupportsRedrive):
+                    started = await self._redrive_shared(provider, status)
+                else:
+                    retry_input = attrs.evolve(
+                        execution_input, execution_name=_retry_name(base_name, attempt - 1)
+                    )
+                    started = await self._start_shared(provider, workflow_id, retry_input)
+        finally:
+            for execution_id, run in tracked:
+                run.users -= 1
+                if run.users == 0 and self._runs.get(execution_id) is run:
+                    del self._runs[execution_id]
+
+    def _track(self, execution_id: str, tracked: list[tuple[str, _Run]]) -> _Run:
+        for known_id, known in tracked:
+            if known_id == execution_id:
+                return known
+        run = self._runs.get(execution_id) or self._runs.setdefault(execution_id, _Run())
+        run.users += 1
+        tracked.append((execution_id, run))
+        return run
+
+    async def _stop_quietly(self, provider: Provider, execution_id: str, run: _Run) -> None:
+        await self._call(
+            "stop_execution",
+            provider,
+            lambda: provider.stop_execution(execution_id, run.stop_reason or ""),
+            execution_id=execution_id,
         )
-        provider = self._resolve_for_execution(started.execution_id, provider_type)
-        execution_id = started.execution_id
-        attempts = max(policy.max_attempts, 1)
-        attempt = 1
-        while True:
-            if on_attempt is not None:
-                await on_attempt(started, attempt)
-            status = await self._wait(execution_id, provider.name, None, attempt=attempt)
-            if status.state is ExecutionState.SUCCEEDED:
-                return status
-            retryable = status.state in (ExecutionState.FAILED, ExecutionState.TIMED_OUT)
-            if not retryable or attempt >= attempts:
-                raise ExecutionFailedError(status)
-            await anyio.sleep(policy.backoff(attempt).total_seconds())
-            attempt += 1
-            if isinstance(provider, SupportsRedrive):
-                self._log_event("run_retry", provider.name, workflow_id, execution_id, attempt)
-                started = await self.redrive_execution(execution_id, provider_type=provider.name)
-            else:
-                retry_input = attrs.evolve(
-                    execution_input, execution_name=_retry_name(base_name, attempt - 1)
-                )
-                self._log_event("run_retry", provider.name, workflow_id, execution_id, attempt)
-                started = await self.start_execution(
-                    workflow_id, retry_input, provider_type=provider.name
-                )
-                execution_id = started.execution_id
 
-    async def _wait(
-        self,
-        execution_id: str,
-        provider_type: str | None,
-        timeout: timedelta | None,
-        *,
-        attempt: int,
-    ) -> ExecutionStatus:
-        final: ExecutionStatus | None = None
-        with anyio.move_on_after(_seconds(timeout)) as scope:
-            async for status in self.watch(execution_id, provider_type=provider_type):
-                final = status
-        if scope.cancelled_caught or final is None or not final.state.is_terminal:
-            raise OperationTimeoutError(
-                f"execution {execution_id!r} did not finish within {timeout}"
+    async def _redrive_shared(
+        self, provider: SupportsRedrive, before: ExecutionStatus
+    ) -> ExecutionResult:
+        """Redrive, or join the redrive another run (or process) already made."""
+        name = cast("Provider", provider).name
+        execution_id = before.execution_id
+        try:
+            return await self.redrive_execution(execution_id, provider_type=name)
+        except ProviderError:
+            now = await self.get_execution_status(execution_id, provider_type=name)
+            redriven = now.metadata.get("redrive_count") != before.metadata.get("redrive_count")
+            if now.state is ExecutionState.RUNNING or (redriven and now.state.is_terminal):
+                return ExecutionResult(
+                    execution_id=execution_id,
+                    workflow_id=now.workflow_id,
+                    provider_type=now.provider_type,
+                    state=now.state,
+                    started_at=now.start_time,
+                    message="redriven by another caller",
+                )
+            raise
+
+    async def _start_shared(
+        self, provider: Provider, workflow_id: str, execution_input: ExecutionInput
+    ) -> ExecutionResult:
+        """Start, or join the execution of that name another run already started
+        with the same input (even if it has ended: its outcome is this run's)."""
+        try:
+            return await self._start(provider, workflow_id, execution_input)
+        except ExecutionAlreadyExistsError as exc:
+            now = await self.get_execution_status(exc.execution_id, provider_type=provider.name)
+            if now.input != execution_input.input:
+                raise
+            return ExecutionResult(
+                execution_id=now.execution_id,
+                workflow_id=now.workflow_id,
+                provider_type=now.provider_type,
+                state=now.state,
+                started_at=now.start_time,
+                message="started by another caller",
             )
-        self._report_outcome(final, attempt)
-        return final
 
-    # -- internals -----------------------------------------------------------------
+    # -- provider resolution -----------------------------------------------------------
 
-    def _resolve(self, provider_type: str | None) -> Provider:
+    def _check_open(self) -> None:
         if self._closed:
             raise WorkflowError("this Manager is closed")
-        name = provider_type or self.default_provider
-        if not name:
+
+    def _named(self, name: str | None) -> Provider:
+        self._check_open()
+        _check_provider_type(name)
+        if name is None:
+            name = self._default_provider
+        if name is None:
             raise ProviderNotFoundError(
-                "<none: pass provider_type or configure default_provider>", self.registry.list()
+                "<none>",
+                self._registry.list(),
+                detail="no provider given: pass provider_type or configure default_provider",
             )
-        return self.registry.get(name)
+        return self._registry.get(name)
 
-    def _resolve_for_workflow(self, workflow_id: str, provider_type: str | None) -> Provider:
-        if provider_type is None and workflow_id in self._workflows:
-            provider_type = self._workflows[workflow_id][0]
-        return self._resolve(provider_type)
+    def _for_name_or_only(self, provider_type: str | None) -> Provider:
+        if provider_type is not None:
+            return self._named(provider_type)
+        self._check_open()
+        return self._registry.providers()[0]
 
-    def _resolve_for_execution(self, execution_id: str, provider_type: str | None) -> Provider:
+    def _for_execution(self, execution_id: str, provider_type: str | None) -> Provider:
         _check_text("execution_id", execution_id)
-        if provider_type is None:
-            provider_type = self._executions.get(execution_id)
-        return self._resolve(provider_type)
+        _check_provider_type(provider_type)
+        if provider_type is not None:
+            return self._named(provider_type)
+        self._check_open()
+        providers = self._registry.providers()
+        for provider in providers:
+            if provider.owns_execution(execution_id):
+                return provider
+        if len(providers) == 1:
+            return providers[0]
+        if self._default_provider is not None:
+            return self._named(self._default_provider)
+        raise ProviderNotFoundError(
+            "<none>",
+            self._registry.list(),
+            detail=f"no registered provider recognises execution id {execution_id!r}",
+        )
 
-    def _remember_execution(self, execution_id: str, provider_name: str) -> None:
-        executions = self._executions
-        executions[execution_id] = provider_name
-        executions.move_to_end(execution_id)
-        if len(executions) > _REMEMBERED_EXECUTIONS:
-            executions.popitem(last=False)
+    def _for_tokens(self, provider_type: str | None) -> SupportsTaskTokens:
+        _check_provider_type(provider_type)
+        if provider_type is None:
+            self._check_open()
+            capable = [p for p in self._registry.providers() if isinstance(p, SupportsTaskTokens)]
+            if len(capable) == 1:
+                return cast("SupportsTaskTokens", capable[0])
+        provider = self._named(provider_type)
+        if not isinstance(provider, SupportsTaskTokens):
+            raise UnsupportedOperationError(provider.name, "task callbacks")
+        return provider
+
+    async def _for_workflow(self, workflow_id: str, provider_type: str | None) -> Provider:
+        validate_workflow_id(workflow_id)
+        _check_provider_type(provider_type)
+        if provider_type is not None:
+            return self._named(provider_type)
+        self._check_open()
+        providers = self._registry.providers()
+        if len(providers) == 1:
+            return providers[0]
+        known = self._known.get(workflow_id)
+        if known is not None and known.provider in self._registry:
+            self._known.move_to_end(workflow_id)
+            return self._registry.get(known.provider)
+        return (await self._locate(workflow_id))[0]
+
+    async def _locate(self, workflow_id: str) -> tuple[Provider, WorkflowSpec]:
+        """Ask every provider (sorted by name) for the workflow; the first that has it wins."""
+        self._check_open()
+        for provider in self._registry.providers():
+            try:
+                spec = await self._get_workflow(provider, workflow_id)
+            except WorkflowNotFoundError:
+                continue
+            self._remember(workflow_id, provider.name, spec.retry_policy)
+            return provider, spec
+        if self._default_provider is not None:
+            # The default provider was asked too: it does not hold it either.
+            raise WorkflowNotFoundError(workflow_id)
+        raise _NowhereError(
+            "<none>",
+            self._registry.list(),
+            detail=f"no registered provider holds workflow {workflow_id!r}",
+        )
+
+    async def _get_workflow(self, provider: Provider, workflow_id: str) -> WorkflowSpec:
+        return await self._call(
+            "get_workflow", provider, lambda: provider.get_workflow(workflow_id), workflow_id
+        )
+
+    def _remember(self, workflow_id: str, provider: str, retry_policy: RetryPolicy | None) -> None:
+        known = self._known
+        known[workflow_id] = _KnownWorkflow(provider, retry_policy)
+        known.move_to_end(workflow_id)
+        if len(known) > _CACHE_SIZE:
+            known.popitem(last=False)
+
+    # -- calls and instrumentation -----------------------------------------------------
 
     async def _call(
         self,
         operation: str,
-        provider: Provider,
+        provider: Any,
         call: Callable[[], Awaitable[T]],
         workflow_id: str | None = None,
         execution_id: str | None = None,
     ) -> T:
-        provider_name = provider.name
-        hooks = self.hooks
-        logger = self.logger
-        write = operation in _WRITE_OPERATIONS
+        self._check_open()
+        provider_name: str = provider.name
+        reporters = self._reporters
+        logger = self._logger
 
-        def report(attempt: int, seconds: float, error: BaseException | None, retry: bool) -> None:
-            outcome = "ok" if error is None else ("retry" if retry else "error")
-            error_name = None if error is None else type(error).__name__
-            level = (logging.INFO if write else logging.DEBUG) if error is None else logging.WARNING
-            if logger.isEnabledFor(level):
-                logger.log(
-                    level,
-                    "%s %s on %s (attempt %d, %.1f ms)%s",
-                    operation,
-                    outcome,
-                    provider_name,
-                    attempt,
-                    seconds * 1000,
-                    f": {error_name}" if error_name else "",
-                    extra={
-                        "operation": operation,
-                        "provider": provider_name,
-                        "workflow_id": workflow_id,
-                        "execution_id": execution_id,
-                        "attempt": attempt,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "outcome": outcome,
-                        "error": error_name,
-                    },
-                )
-            if hooks:
-                details = CallDetails(
-                    operation=operation,
-                    provider=provider_name,
-                    attempt=attempt,
-                    duration=seconds,
-                    outcome=outcome,
-                    error=error_name,
-                    workflow_id=workflow_id,
-                    execution_id=execution_id,
-                )
-                for hook in hooks:
-                    _safe_hook(logger, hook.on_call, details)
+        def report(
+            attempt: int, seconds: float, error: BaseException | None, retry_in: float | None
+        ) -> None:
+            details = CallDetails(
+                operation=operation,
+                provider=provider_name,
+                attempt=attempt,
+                duration=seconds,
+                outcome="ok" if error is None else ("retry" if retry_in is not None else "error"),
+                error=None if error is None else type(error).__name__,
+                workflow_id=workflow_id,
+                execution_id=execution_id,
+                retry_in=retry_in,
+            )
+            for hook in reporters:
+                _safe_hook(logger, hook.on_call, details)
 
         return await self._runner(call, report)
+
+    async def _stream(
+        self,
+        operation: str,
+        provider: Any,
+        open_stream: Callable[[], AsyncIterator[T]],
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+    ) -> AsyncGenerator[T, None]:
+        """Items of a provider stream; opening it (up to the first item) is a call
+        under the CallPolicy, retried from scratch on a transient error. Later
+        items are not retried: a retry would repeat what was already yielded."""
+        opened: list[AsyncIterator[T]] = []
+
+        async def first_item() -> tuple[bool, T | None]:
+            stream = open_stream()
+            opened.append(stream)
+            try:
+                return True, await anext(stream)
+            except StopAsyncIteration:
+                return False, None
+
+        try:
+            has_first, first = await self._call(
+                operation, provider, first_item, workflow_id, execution_id
+            )
+            if not has_first:
+                return
+            yield cast("T", first)
+            async for item in opened[-1]:
+                yield item
+        finally:
+            for stream in opened:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    with anyio.CancelScope(shield=True):
+                        await aclose()
 
     def _report_outcome(self, status: ExecutionStatus, attempt: int) -> None:
         duration = (
             (status.stop_time - status.start_time).total_seconds() if status.stop_time else None
         )
         error = status.error
-        level = logging.INFO if status.state is ExecutionState.SUCCEEDED else logging.WARNING
-        if self.logger.isEnabledFor(level):
-            self.logger.log(
-                level,
-                "execution %s ended %s",
-                status.execution_id,
-                status.state.value,
-                extra={
-                    "operation": "execution_outcome",
-                    "provider": status.provider_type,
-                    "workflow_id": status.workflow_id,
-                    "execution_id": status.execution_id,
-                    "attempt": attempt,
-                    "duration_ms": None if duration is None else round(duration * 1000, 3),
-                    "outcome": status.state.value,
-                    "error": None if error is None else error.code,
-                    "failed_at": None if error is None else error.failed_at,
-                },
-            )
-        if self.hooks:
-            details = ExecutionOutcome(
-                execution_id=status.execution_id,
-                workflow_id=status.workflow_id,
-                provider=status.provider_type,
-                state=status.state,
-                duration=duration,
-                error_code=None if error is None else error.code,
-                failed_at=None if error is None else error.failed_at,
-                attempt=attempt,
-            )
-            for hook in self.hooks:
-                _safe_hook(self.logger, hook.on_execution, details)
-
-    def _log_event(
-        self, operation: str, provider: str, workflow_id: str, execution_id: str, attempt: int
-    ) -> None:
-        self.logger.info(
-            "%s: %s attempt %d",
-            operation,
-            execution_id,
-            attempt,
-            extra={
-                "operation": operation,
-                "provider": provider,
-                "workflow_id": workflow_id,
-                "execution_id": execution_id,
-                "attempt": attempt,
-                "duration_ms": None,
-                "outcome": "retry",
-            },
+        details = ExecutionOutcome(
+            execution_id=status.execution_id,
+            workflow_id=status.workflow_id,
+            provider=status.provider_type,
+            state=status.state,
+            duration=duration,
+            error_code=None if error is None else error.code,
+            failed_at=None if error is None else error.failed_at,
+            attempt=attempt,
         )
+        for hook in self._reporters:
+            _safe_hook(self._logger, hook.on_execution, details)
 
     def __repr__(self) -> str:
         return (
-            f"Manager(providers={self.registry.list()!r}, "
-            f"default_provider={self.default_provider!r})"
+            f"Manager(providers={self._registry.list()!r}, "
+            f"default_provider={self._default_provider!r})"
         )
 
 
 def _check_text(field: str, value: object, *, allow_empty: bool = False) -> None:
-    """Execution ids and stop reasons are strings; anything else never reaches a provider."""
+    """Ids, reasons and tokens are strings; anything else never reaches a provider."""
     if not isinstance(value, str):
         kind = "None" if value is None else type(value).__name__
         raise InvalidSpecError.single(field, f"must be a string, got {kind}")
     if not value and not allow_empty:
         raise InvalidSpecError.single(field, "must not be empty")
+
+
+def _check_provider_type(value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"provider_type must be a str or None, got {type(value).__name__}")
+
+
+def _check_json(field: str, value: object) -> None:
+    from landlord_workflow._json import check_json
+    from landlord_workflow._limits import MAX_PAYLOAD_BYTES
+
+    problems = check_json(value, field, max_bytes=MAX_PAYLOAD_BYTES)
+    if problems:
+        raise InvalidSpecError(problems)
+
+
+def _named_input(workflow_id: str, execution_input: ExecutionInput | None) -> ExecutionInput:
+    """Validated input with its execution name fixed (generated once if absent)."""
+    validate_workflow_id(workflow_id)
+    execution_input = execution_input if execution_input is not None else ExecutionInput()
+    validate_execution_input(execution_input)
+    if execution_input.execution_name is None:
+        execution_input = attrs.evolve(execution_input, execution_name=_generate_name(workflow_id))
+    return execution_input
 
 
 def _safe_hook(logger: logging.Logger, method: Callable[[Any], None], details: object) -> None:
@@ -576,10 +923,6 @@ def _safe_hook(logger: logging.Logger, method: Callable[[Any], None], details: o
         logger.exception("instrumentation hook %r failed", method)
 
 
-def _seconds(value: timedelta | None) -> float | None:
-    return None if value is None else value.total_seconds()
-
-
 def _generate_name(workflow_id: str) -> str:
     """A valid, unique execution name: ``<workflow_id prefix>-<32 hex>`` (<= 73 chars)."""
     return f"{workflow_id[:40]}-{uuid.uuid4().hex}"
@@ -587,4 +930,21 @@ def _generate_name(workflow_id: str) -> str:
 
 def _retry_name(base: str, retry: int) -> str:
     suffix = f"-retry-{retry}"
-    return base[: 80 - len(suffix)] + suffix
+    return base[: NAME_MAX_LENGTH - len(suffix)] + suffix
+
+
+def _stopped(run: _Run, status: ExecutionStatus) -> ExecutionStatus:
+    """The status a run ends with after a stop through the Manager: cancelled, with its reason."""
+    if not run.stopped.is_set() or status.state is ExecutionState.CANCELLED:
+        return status
+    reason = run.stop_reason or ""
+    return attrs.evolve(
+        status,
+        state=ExecutionState.CANCELLED,
+        error=ExecutionError(
+            code=CANCELLED_ERROR_CODE,
+            message=reason or "the execution was stopped",
+            cause=reason or None,
+            failed_at=status.error.failed_at if status.error else None,
+        ),
+    )

@@ -1,19 +1,24 @@
-"""Call and poll policies, and the private machinery that applies them.
+"""Call and poll policies, the one backoff computation, and the call runner.
 
-:class:`CallPolicy` governs every provider call the Manager makes: a
-per-attempt timeout, retries of :class:`~landlord_workflow.TransientError`
+[`CallPolicy`][landlord_workflow.CallPolicy] governs every provider call the Manager makes: a
+per-attempt timeout, retries of [`TransientError`][landlord_workflow.errors.TransientError]
 with capped exponential backoff and jitter, and an optional deadline for the
-whole call. :class:`PollPolicy` paces ``wait_for_completion`` when a provider
-cannot push status changes.
+whole call. [`PollPolicy`][landlord_workflow.PollPolicy] paces waiting when a provider cannot push
+status changes. Both speak the vocabulary of the seed's
+[`RetryPolicy`][landlord_workflow.RetryPolicy] (``initial_interval``,
+``max_interval``, ``backoff_rate``), and all three compute their waits with
+`backoff_seconds`.
 
-tenacity drives the retry loop but is an implementation detail: it is
-imported under a private alias and no tenacity type appears in a public
-signature. The first attempt runs without it, so the happy path pays nothing
-for retries it does not make.
+tenacity drives retries but is an implementation detail: imported under a
+private alias, no tenacity type in a public signature. The first attempt
+runs without it, so a call that succeeds pays nothing for retries it does
+not make; the first transient error hands the call to tenacity (stop, wait
+and retry predicates, a before-sleep hook that reports the retry).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
@@ -26,27 +31,86 @@ import tenacity as _tenacity
 
 from landlord_workflow.errors import InvalidSpecError, OperationTimeoutError, TransientError
 
-__all__ = ["CallPolicy", "PollPolicy"]
-
 T = TypeVar("T")
 
 _testing = {"no_backoff": False}
-"""Switched by :func:`landlord_workflow.testing.no_backoff`; never by users directly."""
+"""Switched by [`landlord_workflow.testing.no_backoff`][landlord_workflow.testing.no_backoff]; never
+by users directly."""
 
 
-def _positive_or_none(
-    inst: object, attribute: attrs.Attribute[Any], value: timedelta | None
-) -> None:
-    if value is not None and value <= timedelta(0):
-        raise InvalidSpecError.single(attribute.name, "must be positive (or None to disable)")
+def backoff_seconds(initial: float, rate: float, cap: float, retry: int) -> float:
+    """Seconds before retry ``retry`` (1 = the first): ``initial * rate**(retry-1)``, capped.
+
+    The cap is applied before multiplying, so no attempt count or rate
+    overflows: once the product would pass ``cap`` the answer is ``cap``.
+    """
+    if initial >= cap:
+        return cap
+    if retry <= 1 or rate <= 1.0:
+        return initial
+    if initial <= 0.0:
+        return 0.0
+    if retry - 1 >= math.log(cap / initial, rate):
+        return cap
+    return min(initial * rate ** (retry - 1), cap)
 
 
-def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: timedelta) -> None:
+def jittered(seconds: float) -> float:
+    """A wait drawn uniformly from the upper half of ``seconds`` (spreads concurrent callers)."""
+    return random.uniform(seconds / 2, seconds)  # noqa: S311 - jitter, not crypto
+
+
+def check_timeout(name: str, value: object) -> float | None:
+    """``value`` (a ``timedelta`` or ``None``) in seconds, refusing anything else.
+
+    The one rule for every duration argument of the library: durations are
+    `timedelta` (a number is a `TypeError` naming
+    the parameter), ``None`` disables, a negative one is an
+    [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] naming the parameter.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, timedelta):
+        raise TypeError(
+            f"{name} must be a datetime.timedelta or None, got {type(value).__name__}"
+            f" (write timedelta(seconds={value!r}))"
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else f"{name} must be a datetime.timedelta or None, got {type(value).__name__}"
+        )
     if value < timedelta(0):
-        raise InvalidSpecError.single(attribute.name, "must not be negative")
+        raise InvalidSpecError.single(name, "must not be negative")
+    return value.total_seconds()
 
 
-def _at_least_one(inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+def _duration(*, optional: bool, positive: bool) -> Validator:
+    def check(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, timedelta):
+            kinds = "a datetime.timedelta or None" if optional else "a datetime.timedelta"
+            raise TypeError(f"{attribute.name} must be {kinds}, got {type(value).__name__}")
+        if positive and value <= timedelta(0):
+            suffix = " (or None to disable)" if optional else ""
+            raise InvalidSpecError.single(attribute.name, f"must be positive{suffix}")
+        if value < timedelta(0):
+            raise InvalidSpecError.single(attribute.name, "must not be negative")
+
+    return check
+
+
+def _rate(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be a number, got {type(value).__name__}")
+    if not math.isfinite(value) or value < 1:
+        raise InvalidSpecError.single(attribute.name, "must be a finite number >= 1")
+
+
+def _attempts(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be an int, got {type(value).__name__}")
     if value < 1:
         raise InvalidSpecError.single(attribute.name, "must be >= 1")
 
@@ -55,82 +119,103 @@ def _at_least_one(inst: object, attribute: attrs.Attribute[Any], value: float) -
 class CallPolicy:
     """How the Manager calls a provider.
 
-    * ``max_attempts`` — attempts in all, including the first (>= 1).
-    * ``initial_backoff``, ``backoff_multiplier``, ``max_backoff`` — the wait
-      before retry ``n`` is ``initial_backoff * backoff_multiplier**(n-1)``,
-      capped at ``max_backoff``; with ``jitter`` it is drawn uniformly from
+    * ``max_attempts`` - attempts in all, including the first (>= 1).
+    * ``initial_interval``, ``backoff_rate``, ``max_interval`` - the wait
+      before retry ``n`` is ``initial_interval * backoff_rate**(n-1)``,
+      capped at ``max_interval``; with ``jitter`` it is drawn uniformly from
       the upper half of that value so that concurrent callers spread out.
-    * ``attempt_timeout`` — one attempt longer than this is cancelled and the
-      call fails with :class:`~landlord_workflow.OperationTimeoutError` (not
-      retried: the engine may still be working on it). ``None`` disables it.
-    * ``deadline`` — bound on the whole call, retries and backoff included;
+    * ``attempt_timeout`` - one attempt longer than this is cancelled and the
+      call fails with `OperationTimeoutError` (not retried: the engine may
+      still be working on it). ``None`` disables it.
+    * ``deadline`` - bound on the whole call, retries and backoff included;
       ``None`` disables it.
 
-    Only :class:`~landlord_workflow.TransientError` is retried.
+    Only `TransientError` is retried. Durations are `datetime.timedelta`;
+    anything else is a `TypeError` naming the field.
     """
 
-    max_attempts: int = attrs.field(default=5, validator=_at_least_one)
-    initial_backoff: timedelta = attrs.field(
-        default=timedelta(milliseconds=100), validator=_non_negative
+    max_attempts: int = attrs.field(default=5, validator=_attempts)
+    initial_interval: timedelta = attrs.field(
+        default=timedelta(milliseconds=100), validator=_duration(optional=False, positive=False)
     )
-    max_backoff: timedelta = attrs.field(default=timedelta(seconds=5), validator=_non_negative)
-    backoff_multiplier: float = attrs.field(default=2.0, validator=_at_least_one)
+    max_interval: timedelta = attrs.field(
+        default=timedelta(seconds=5), validator=_duration(optional=False, positive=False)
+    )
+    backoff_rate: float = attrs.field(default=2.0, validator=_rate)
     jitter: bool = True
     attempt_timeout: timedelta | None = attrs.field(
-        default=timedelta(seconds=30), validator=_positive_or_none
+        default=timedelta(seconds=30), validator=_duration(optional=True, positive=True)
     )
-    deadline: timedelta | None = attrs.field(default=None, validator=_positive_or_none)
+    deadline: timedelta | None = attrs.field(
+        default=None, validator=_duration(optional=True, positive=True)
+    )
 
-    def backoff(self, retry_number: int) -> float:
-        """Seconds to wait before retry ``retry_number`` (1 = the first retry)."""
+    def backoff(self, retry: int) -> float:
+        """Seconds to wait before retry ``retry`` (1 = the first retry)."""
         if _testing["no_backoff"]:
             return 0.0
-        base = self.initial_backoff.total_seconds() * self.backoff_multiplier ** (retry_number - 1)
-        base = min(base, self.max_backoff.total_seconds())
-        if self.jitter:
-            return random.uniform(base / 2, base)  # noqa: S311 - jitter, not crypto
-        return base
+        seconds = backoff_seconds(
+            self.initial_interval.total_seconds(),
+            self.backoff_rate,
+            self.max_interval.total_seconds(),
+            retry,
+        )
+        return jittered(seconds) if self.jitter else seconds
 
 
 @attrs.frozen(kw_only=True)
 class PollPolicy:
-    """How ``wait_for_completion`` polls a provider that cannot push changes.
+    """How waiting polls a provider that cannot push status changes.
 
-    Intervals start at ``initial_interval`` and grow by ``multiplier`` up to
-    ``max_interval``; with ``jitter`` each is drawn from its upper half. The
-    end of an execution is therefore noticed at most ``max_interval`` late.
+    The wait before poll ``n + 1`` is ``initial_interval * backoff_rate**(n-1)``,
+    capped at ``max_interval``; with ``jitter`` each is drawn from its upper
+    half. The end of an execution is therefore noticed at most
+    ``max_interval`` late.
     """
 
     initial_interval: timedelta = attrs.field(
-        default=timedelta(milliseconds=200), validator=_positive_or_none
+        default=timedelta(milliseconds=200), validator=_duration(optional=False, positive=True)
     )
-    max_interval: timedelta = attrs.field(default=timedelta(seconds=5), validator=_positive_or_none)
-    multiplier: float = attrs.field(default=1.5, validator=_at_least_one)
+    max_interval: timedelta = attrs.field(
+        default=timedelta(seconds=5), validator=_duration(optional=False, positive=True)
+    )
+    backoff_rate: float = attrs.field(default=1.5, validator=_rate)
     jitter: bool = True
 
     def intervals(self) -> Iterator[float]:
         """The successive sleeps, in seconds, between polls (endless)."""
-        current = self.initial_interval.total_seconds()
+        initial = self.initial_interval.total_seconds()
         cap = self.max_interval.total_seconds()
+        poll = 1
         while True:
-            value = min(current, cap)
             if _testing["no_backoff"]:
                 yield 0.0
-            elif self.jitter:
-                yield random.uniform(value / 2, value)  # noqa: S311 - jitter, not crypto
-            else:
-                yield value
-            current = value * self.multiplier
+                continue
+            seconds = backoff_seconds(initial, self.backoff_rate, cap, poll)
+            yield jittered(seconds) if self.jitter else seconds
+            if seconds < cap:
+                poll += 1
 
 
-AttemptReport = Callable[[int, float, BaseException | None, bool], None]
-"""``report(attempt, seconds, error_or_None, will_retry)`` called after each attempt."""
+Report = Callable[[int, float, BaseException | None, float | None], None]
+"""``report(attempt, seconds, error_or_None, retry_in)``: called once per attempt;
+``retry_in`` is the backoff before the next attempt when the error is retried, else None."""
 
 
-class _CallRunner:
-    """Applies one CallPolicy to provider calls. Built once per Manager."""
+class _CallState:
+    """One call's last attempt, for reporting it once tenacity has decided."""
 
-    __slots__ = ("_attempt_timeout", "_deadline", "_max_attempts", "_policy")
+    __slots__ = ("attempt", "seconds")
+
+    def __init__(self) -> None:
+        self.attempt = 0
+        self.seconds = 0.0
+
+
+class CallRunner:
+    """Applies one CallPolicy to provider calls."""
+
+    __slots__ = ("_attempt_timeout", "_deadline", "_max_attempts", "_policy", "_retry", "_stop")
 
     def __init__(self, policy: CallPolicy) -> None:
         self._policy = policy
@@ -139,43 +224,67 @@ class _CallRunner:
             None if policy.attempt_timeout is None else policy.attempt_timeout.total_seconds()
         )
         self._deadline = None if policy.deadline is None else policy.deadline.total_seconds()
+        self._stop = _tenacity.stop_after_attempt(policy.max_attempts)
+        self._retry = _tenacity.retry_if_exception_type(TransientError)
 
-    async def __call__(self, call: Callable[[], Awaitable[T]], report: AttemptReport) -> T:
+    async def __call__(self, call: Callable[[], Awaitable[T]], report: Report) -> T:
+        """Run ``call`` under the policy; ``report`` hears about every attempt."""
         if self._deadline is None:
-            return await self._attempts(call, report)
+            return await self._run(call, report)
         with anyio.move_on_after(self._deadline) as scope:
-            return await self._attempts(call, report)
+            return await self._run(call, report)
         assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
         raise OperationTimeoutError(
             f"call did not complete within its deadline of {self._deadline}s"
         )
 
-    async def _attempts(self, call: Callable[[], Awaitable[T]], report: AttemptReport) -> T:
+    async def _run(self, call: Callable[[], Awaitable[T]], report: Report) -> T:
+        state = _CallState()
         try:
-            return await self._attempt(call, 1, report)
-        except TransientError:
+            return await self._attempt(call, state, report)
+        except TransientError as exc:
             if self._max_attempts <= 1:
+                report(state.attempt, state.seconds, exc, None)
                 raise
-        await anyio.sleep(self._policy.backoff(1))
+            first: TransientError | None = exc
+        except Exception as exc:
+            report(state.attempt, state.seconds, exc, None)
+            raise
+
+        def before_sleep(retry_state: _tenacity.RetryCallState) -> None:
+            outcome = retry_state.outcome
+            error = outcome.exception() if outcome is not None else None
+            report(state.attempt, state.seconds, error, retry_state.upcoming_sleep)
+
         retrying = _tenacity.AsyncRetrying(
             sleep=anyio.sleep,
-            stop=_tenacity.stop_after_attempt(self._max_attempts - 1),
+            stop=self._stop,
             wait=self._wait,
-            retry=_tenacity.retry_if_exception_type(TransientError),
+            retry=self._retry,
+            before_sleep=before_sleep,
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(call, attempt.retry_state.attempt_number + 1, report)
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if first is not None:
+                        # tenacity's attempt 1 is the one already made: it
+                        # decides whether and when to retry it like any other.
+                        error, first = first, None
+                        raise error
+                    return await self._attempt(call, state, report)
+        except Exception as exc:
+            report(state.attempt, state.seconds, exc, None)
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def _wait(self, retry_state: _tenacity.RetryCallState) -> float:
-        # tenacity counts from the second overall attempt: its attempt k is ours k + 1.
-        return self._policy.backoff(retry_state.attempt_number + 1)
+        return self._policy.backoff(retry_state.attempt_number)
 
     async def _attempt(
-        self, call: Callable[[], Awaitable[T]], number: int, report: AttemptReport
+        self, call: Callable[[], Awaitable[T]], state: _CallState, report: Report
     ) -> T:
+        state.attempt += 1
         start = perf_counter()
         try:
             if self._attempt_timeout is None:
@@ -185,11 +294,9 @@ class _CallRunner:
                     result = await call()
                 if scope.cancelled_caught:
                     raise OperationTimeoutError(
-                        f"attempt {number} did not complete within {self._attempt_timeout}s"
+                        f"attempt {state.attempt} did not complete within {self._attempt_timeout}s"
                     )
-        except Exception as exc:
-            will_retry = isinstance(exc, TransientError) and number < self._max_attempts
-            report(number, perf_counter() - start, exc, will_retry)
-            raise
-        report(number, perf_counter() - start, None, False)
+        finally:
+            state.seconds = perf_counter() - start
+        report(state.attempt, state.seconds, None, None)
         return result

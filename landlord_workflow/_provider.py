@@ -2,16 +2,17 @@
 
 A provider adapts one workflow engine (the in-memory mock, AWS Step
 Functions, later Temporal) to this small async interface. The
-:class:`~landlord_workflow.Manager` adds validation, retries, timeouts,
+`Manager` adds validation, retries, timeouts,
 waiting and instrumentation on top, so a provider stays a thin, faithful
 mapping onto its engine.
 
 Rules every provider follows (the conformance suite in
-:mod:`landlord_workflow.testing` checks them):
+`landlord_workflow.testing` checks them):
 
-* Engine exceptions are mapped onto :mod:`landlord_workflow.errors` and
+* Engine exceptions are mapped onto `landlord_workflow.errors` and
   chained (``raise ... from exc``). Temporary conditions (throttling,
-  unavailability, connection trouble) are :class:`TransientError` subclasses
+  unavailability, connection trouble) are
+  [`TransientError`][landlord_workflow.errors.TransientError] subclasses
   so the Manager retries them; everything permanent is not.
 * Providers do not retry on their own: the Manager's ``CallPolicy`` is the
   single retry layer, so attempts are counted and visible.
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from landlord_workflow._types import (
     CreateWorkflowResult,
@@ -34,8 +35,6 @@ from landlord_workflow._types import (
     ExecutionStatus,
     WorkflowSpec,
 )
-
-__all__ = ["Provider", "SupportsListExecutions", "SupportsRedrive", "SupportsWatch"]
 
 
 @runtime_checkable
@@ -47,10 +46,20 @@ class Provider(Protocol):
         """The provider type this adapter serves (``"mock"``, ``"step-functions"``)."""
         ...
 
+    def owns_execution(self, execution_id: str) -> bool:
+        """Whether ``execution_id`` has the shape of an id this provider issues.
+
+        Pure and synchronous: no engine call, no memory of past starts (a
+        fresh process must answer the same). The Manager routes calls about
+        an execution to the provider that says yes.
+        """
+        ...
+
     async def validate(self, spec: WorkflowSpec) -> None:
         """Check ``spec.definition`` against the engine's rules, locally.
 
-        Raise :class:`InvalidSpecError` listing every problem. Must not create
+        Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem.
+        Must not create
         anything and should not call the engine (keep it fast).
         """
         ...
@@ -64,6 +73,15 @@ class Provider(Protocol):
         """
         ...
 
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        """The spec as created, read back from the ENGINE (not process memory).
+
+        Every field round-trips: definition, timeout, retry policy,
+        description, tags (a provider stores what its engine has no field for
+        alongside the workflow). Unknown workflow: `WorkflowNotFoundError`.
+        """
+        ...
+
     async def start_execution(
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
@@ -72,8 +90,10 @@ class Provider(Protocol):
         Idempotent on ``execution_input.execution_name``: the same name with
         the same input while that execution runs returns it; a closed
         execution with that name, or different input, raises
-        :class:`ExecutionAlreadyExistsError`. Without a name, generate a valid
-        unique one. Unknown workflow: :class:`WorkflowNotFoundError`.
+        `ExecutionAlreadyExistsError` (its ``execution_id`` names the existing
+        execution). Without a name, generate a valid
+        unique one. Unknown workflow:
+        [`WorkflowNotFoundError`][landlord_workflow.errors.WorkflowNotFoundError].
         """
         ...
 
@@ -85,7 +105,7 @@ class Provider(Protocol):
         Terminal states never change. ``output`` only on success; ``error``
         (with ``failed_at`` where known) otherwise. ``include_history=False``
         must be cheap: no history API call. Unknown execution:
-        :class:`ExecutionNotFoundError`.
+        [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
         """
         ...
 
@@ -93,7 +113,7 @@ class Provider(Protocol):
         """Stop a running execution; it ends ``cancelled``.
 
         Idempotent; stopping a terminal execution changes nothing. Unknown
-        execution: :class:`ExecutionNotFoundError`.
+        execution: [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
         """
         ...
 
@@ -123,7 +143,7 @@ class SupportsRedrive(Protocol):
         """Resume a failed, timed-out or cancelled execution at the state
         that did not complete, without re-running states that succeeded.
         The execution keeps its id. A succeeded or running execution raises
-        :class:`ProviderError` (not redrivable)."""
+        [`ProviderError`][landlord_workflow.errors.ProviderError] (not redrivable)."""
         ...
 
 
@@ -147,4 +167,37 @@ class SupportsListExecutions(Protocol):
         """Yield the executions of ``workflow_id`` (newest first where the
         engine orders them), optionally only those in ``state``. Statuses
         carry no history."""
+        ...
+
+
+@runtime_checkable
+class SupportsListWorkflows(Protocol):
+    """A provider that can enumerate the workflows it holds."""
+
+    def list_workflows(self) -> AsyncIterator[WorkflowSpec]:
+        """Yield every workflow's spec (as `Provider.get_workflow` returns it)."""
+        ...
+
+
+@runtime_checkable
+class SupportsTaskTokens(Protocol):
+    """A provider whose tasks can wait for a callback (ASL ``.waitForTaskToken``).
+
+    The waiting task hands its token to whatever will answer (``$$.Task.Token``);
+    these methods complete it. An unknown, closed or timed-out token raises
+    `TaskTokenError`.
+    """
+
+    async def send_task_success(self, task_token: str, output: Any) -> None:
+        """Complete the task with ``output`` (a JSON value) as its result."""
+        ...
+
+    async def send_task_failure(
+        self, task_token: str, error: str, cause: str | None = None
+    ) -> None:
+        """Fail the task with ``error`` (Retry/Catch match it) and ``cause``."""
+        ...
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """Tell the engine the task is alive (restarts its ``HeartbeatSeconds``)."""
         ...

@@ -30,8 +30,9 @@ class Registry:
     def register(self, provider: Provider) -> None:
         """Add ``provider`` under ``provider.name``.
 
-        Raises :class:`ProviderConflictError` if the name is taken and
-        :class:`TypeError` if ``provider`` does not implement the Provider
+        Raises [`ProviderConflictError`][landlord_workflow.errors.ProviderConflictError] if the name
+        is taken and
+        `TypeError` if ``provider`` does not implement the Provider
         protocol.
         """
         if not isinstance(provider, Provider):
@@ -51,7 +52,8 @@ class Registry:
                 raise ProviderNotFoundError(name, self._providers) from None
 
     def get(self, name: str) -> Provider:
-        """Return the provider named ``name`` or raise :class:`ProviderNotFoundError`."""
+        """Return the provider named ``name`` or raise
+        [`ProviderNotFoundError`][landlord_workflow.errors.ProviderNotFoundError]."""
         with self._lock:
             try:
                 return self._providers[name]

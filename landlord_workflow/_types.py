@@ -5,7 +5,7 @@ fields are typed as read-only ``Mapping``/``Sequence``; providers copy what
 they receive, so nothing returned by the library is shared mutable state.
 Validators only reject values that can never be valid (negative durations,
 naive datetimes); everything else is checked by
-:mod:`landlord_workflow._validation`, which reports every problem at once.
+`landlord_workflow._validation`, which reports every problem at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import attrs
 
+from landlord_workflow._policies import backoff_seconds
 from landlord_workflow.errors import InvalidSpecError
 
 __all__ = [
@@ -38,7 +39,7 @@ JSONValue = Any
 def _non_negative(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, timedelta):
         got = type(value).__name__
-        raise InvalidSpecError.single(attribute.name, f"must be a timedelta, got {got}")
+        raise TypeError(f"{attribute.name} must be a datetime.timedelta, got {got}")
     if value is not None and value < timedelta(0):
         raise InvalidSpecError.single(attribute.name, "must not be negative")
 
@@ -79,11 +80,12 @@ _TERMINAL = frozenset(
 
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
-    """Execution-level retries applied by :meth:`Manager.run`.
+    """Execution-level retries applied by `Manager.run`.
 
     ``max_attempts`` counts every attempt including the first; ``0`` and ``1``
     both mean a single attempt. Before attempt ``n+1`` the Manager waits
-    ``initial_interval * backoff_rate**(n-1)``, capped at ``max_interval``.
+    ``initial_interval * backoff_rate**(n-1)``, capped at ``max_interval``
+    (the same computation as `CallPolicy` and `PollPolicy`).
     """
 
     max_attempts: int = 1
@@ -92,11 +94,14 @@ class RetryPolicy:
     max_interval: timedelta = attrs.field(default=timedelta(seconds=60), validator=_non_negative)
 
     def backoff(self, retry_number: int) -> timedelta:
-        """Delay before retry ``retry_number`` (1 for the first retry)."""
-        seconds = self.initial_interval.total_seconds() * self.backoff_rate ** max(
-            retry_number - 1, 0
+        """Delay before retry ``retry_number`` (1 for the first retry); never overflows."""
+        seconds = backoff_seconds(
+            self.initial_interval.total_seconds(),
+            float(self.backoff_rate),
+            self.max_interval.total_seconds(),
+            retry_number,
         )
-        return min(timedelta(seconds=seconds), self.max_interval)
+        return timedelta(seconds=seconds)
 
 
 @attrs.frozen(kw_only=True)
@@ -181,7 +186,7 @@ EVENT_TYPES = frozenset(
         "ExecutionRedriven",
     }
 )
-"""The normalised values of :attr:`ExecutionEvent.type`."""
+"""The normalised values of [`ExecutionEvent.type`][landlord_workflow.ExecutionEvent.type]."""
 
 
 @attrs.frozen(kw_only=True)

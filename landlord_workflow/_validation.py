@@ -1,8 +1,8 @@
 """Structural validation of workflow specs and execution inputs.
 
-:func:`validate_workflow_spec` and :func:`validate_execution_input` check
+`validate_workflow_spec` and `validate_execution_input` check
 every field, collect every problem and raise one
-:class:`~landlord_workflow.errors.InvalidSpecError` whose ``problems`` are
+[`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] whose ``problems`` are
 ``(field, message)`` pairs (``"workflow_id"``, ``"retry_policy.backoff_rate"``,
 ``"tags.team"``, ``"definition.States.A.Seconds"``). ``attrs`` does not check
 types at runtime, so each check copes with any value (a number for a name, a
@@ -33,7 +33,12 @@ from landlord_workflow._limits import (
 from landlord_workflow._types import ExecutionInput, RetryPolicy, WorkflowSpec
 from landlord_workflow.errors import InvalidSpecError
 
-__all__ = ["validate_execution_input", "validate_workflow_id", "validate_workflow_spec"]
+__all__ = [
+    "validate_execution_input",
+    "validate_workflow_id",
+    "validate_workflow_spec",
+    "with_shared_rules",
+]
 
 Problem = tuple[str, str]
 
@@ -48,7 +53,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def validate_workflow_spec(spec: WorkflowSpec) -> None:
     """Check ``spec`` against the rules every engine shares.
 
-    Raises :class:`InvalidSpecError` listing every problem found.
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem
+    found.
     """
     value: object = spec  # attrs does not check types; neither do callers
     if not isinstance(value, WorkflowSpec):
@@ -67,10 +73,40 @@ def validate_workflow_spec(spec: WorkflowSpec) -> None:
         raise InvalidSpecError(problems)
 
 
+def with_shared_rules(
+    spec: WorkflowSpec, engine_problems: Callable[[WorkflowSpec], list[Problem]]
+) -> None:
+    """Raise one `InvalidSpecError` with every problem: the shared rules' and the engine's.
+
+    Providers call this from ``validate`` so a direct caller gets the same
+    checks as the Manager. The engine's own checks run only if they can: on
+    a spec of the wrong shape (the shared rules already say why) they may
+    not, and what they would add is then left out.
+    """
+    problems: list[Problem] = []
+    try:
+        validate_workflow_spec(spec)
+    except InvalidSpecError as exc:
+        problems.extend(exc.problems)
+    try:
+        extra = engine_problems(spec)
+    except InvalidSpecError as exc:
+        extra = exc.problems
+    except Exception:  # a malformed spec the shared rules describe already
+        if not problems:
+            raise
+        extra = []
+    seen = set(problems)
+    problems.extend(problem for problem in extra if problem not in seen)
+    if problems:
+        raise InvalidSpecError(problems)
+
+
 def validate_execution_input(execution_input: ExecutionInput) -> None:
     """Check an execution's input, name and tags.
 
-    Raises :class:`InvalidSpecError` listing every problem found.
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem
+    found.
     """
     value: object = execution_input
     if not isinstance(value, ExecutionInput):
@@ -117,7 +153,8 @@ def _text(low: int, high: int) -> Check:
 
 
 def validate_workflow_id(workflow_id: object) -> None:
-    """Raise :class:`InvalidSpecError` unless ``workflow_id`` is a valid workflow id."""
+    """Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] unless ``workflow_id``
+    is a valid workflow id."""
     problems = _workflow_id(workflow_id, "workflow_id")
     if problems:
         raise InvalidSpecError(problems)

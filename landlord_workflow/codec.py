@@ -1,7 +1,7 @@
 """JSON <-> value types, through one private cattrs converter.
 
-Public functions: :func:`to_dict`, :func:`from_dict`, :func:`to_json`,
-:func:`from_json`, and :func:`encode_json` (deterministic JSON text for
+Public functions: `to_dict`, `from_dict`, `to_json`,
+`from_json`, and `encode_json` (deterministic JSON text for
 hashing and comparing payloads).
 
 Wire format
@@ -15,16 +15,16 @@ Wire format
 - Datetimes are RFC 3339 with an offset (``Z`` or ``±hh:mm``); naive ones are
   refused. They are read into UTC and written in UTC with ``Z``, with
   microseconds only when non-zero.
-- :class:`~landlord_workflow.ExecutionState` is written by value.
+- [`ExecutionState`][landlord_workflow.ExecutionState] is written by value.
 - JSON fields (``definition``, ``input``, ``output``, ``details``, ...) pass
   through as plain dicts and lists. They must be strict JSON: string keys, no
-  NaN or infinities, at most :data:`MAX_JSON_DEPTH` levels of nesting.
+  NaN or infinities, at most `MAX_JSON_DEPTH` levels of nesting.
 - ``history`` is a JSON array.
 - Every field is written, defaults included, so a document round-trips.
 
 Errors
 ------
-Malformed JSON or fields raise :class:`~landlord_workflow.errors.InvalidSpecError`
+Malformed JSON or fields raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError]
 whose ``problems`` name each field by a dotted path (``"retry_policy.max_interval"``,
 ``"history[2].timestamp"``, ``"tags.team"``); ``"$"`` names the document itself.
 Unknown keys are refused (``"retry_policy.max_atempts: unknown field"``): a typo
@@ -385,7 +385,7 @@ def _leaf_problems(exc: BaseException, base: str) -> list[Problem]:
 def _structure_problems(exc: BaseException) -> list[Problem]:
     """Turn a cattrs validation error into ``(field, message)`` pairs.
 
-    :func:`cattrs.transform_error` walks the exception group and builds each
+    `cattrs.transform_error` walks the exception group and builds each
     path; the formatter hands back a token so every leaf exception can be
     matched to its path and described here.
     """
@@ -420,7 +420,8 @@ def to_dict(obj: object) -> dict[str, Any]:
 def from_dict(cls: type[T], data: object) -> T:
     """Structure ``data`` (a JSON-compatible dict) into ``cls``.
 
-    Raises :class:`InvalidSpecError` listing every problem by field path.
+    Raises [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] listing every problem by
+    field path.
     """
     try:
         return _CONVERTER.structure(data, cls)
@@ -433,7 +434,7 @@ def from_dict(cls: type[T], data: object) -> T:
 
 
 def to_json(obj: object) -> str:
-    """Compact JSON text for a value type (see :func:`to_dict`)."""
+    """Compact JSON text for a value type (see `to_dict`)."""
     return json.dumps(to_dict(obj), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -442,7 +443,8 @@ def _refuse_constant(name: str) -> NoReturn:
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:
-    """Parse JSON text into ``cls``; every problem raises :class:`InvalidSpecError`."""
+    """Parse JSON text into ``cls``; every problem raises
+    [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError]."""
     if not isinstance(text, str | bytes | bytearray):
         raise InvalidSpecError.single("$", f"expected JSON text, got {describe(text)}")
     try:

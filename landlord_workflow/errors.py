@@ -1,6 +1,7 @@
 """The exception tree of landlord-workflow.
 
-Every exception the library raises derives from :class:`WorkflowError`.
+Every exception the library raises derives from
+[`WorkflowError`][landlord_workflow.errors.WorkflowError].
 Engine exceptions (botocore, asyncio, ...) never leak: providers map them onto
 this tree and chain the original as ``__cause__``.
 
@@ -12,10 +13,10 @@ this tree and chain the original as ``__cause__``.
     ├── InvalidSpecError            (.problems: list of (field, message))
     ├── WorkflowNotFoundError
     ├── ExecutionNotFoundError
-    ├── ExecutionAlreadyExistsError
+    ├── ExecutionAlreadyExistsError (.execution_id)
     ├── ExecutionFailedError        (.status)
+    ├── TaskTokenError              (.task_token)
     ├── UnsupportedOperationError
-    ├── TaskTokenError              unknown, closed or timed-out task token
     ├── ProviderError               permanent engine error, never retried
     ├── OperationTimeoutError       also a built-in TimeoutError
     └── TransientError              retried by the Manager's CallPolicy
@@ -57,11 +58,12 @@ class WorkflowError(Exception):
 class ProviderNotFoundError(WorkflowError):
     """No provider is registered under the requested name."""
 
-    def __init__(self, name: str, available: Iterable[str] = ()) -> None:
+    def __init__(self, name: str, available: Iterable[str] = (), detail: str = "") -> None:
         self.name = name
         self.available = sorted(available)
         known = ", ".join(self.available) or "none"
-        super().__init__(f"no provider named {name!r} is registered (registered: {known})")
+        message = detail or f"no provider named {name!r} is registered"
+        super().__init__(f"{message} (registered: {known})")
 
 
 class ProviderConflictError(WorkflowError):
@@ -111,10 +113,15 @@ class ExecutionNotFoundError(WorkflowError):
 
 
 class ExecutionAlreadyExistsError(WorkflowError):
-    """An execution with that name exists and is closed or has other input."""
+    """An execution with that name exists and is closed or has other input.
 
-    def __init__(self, execution_name: str, detail: str = "") -> None:
+    ``execution_id`` names the existing execution (so a caller can look at
+    it), ``execution_name`` the name that was asked for.
+    """
+
+    def __init__(self, execution_name: str, detail: str = "", *, execution_id: str) -> None:
         self.execution_name = execution_name
+        self.execution_id = execution_id
         suffix = f": {detail}" if detail else ""
         super().__init__(f"execution {execution_name!r} already exists{suffix}")
 
@@ -122,7 +129,7 @@ class ExecutionAlreadyExistsError(WorkflowError):
 class ExecutionFailedError(WorkflowError):
     """An execution ended in a state other than ``succeeded``.
 
-    ``status`` is the final :class:`~landlord_workflow.ExecutionStatus`.
+    ``status`` is the final [`ExecutionStatus`][landlord_workflow.ExecutionStatus].
     """
 
     def __init__(self, status: ExecutionStatus) -> None:
@@ -136,6 +143,16 @@ class ExecutionFailedError(WorkflowError):
         super().__init__(f"execution {status.execution_id!r} ended {status.state.value}{where}")
 
 
+class TaskTokenError(WorkflowError):
+    """A task token is unknown, or its task has already closed or timed out."""
+
+    def __init__(self, task_token: str, detail: str = "") -> None:
+        self.task_token = task_token
+        shown = task_token if len(task_token) <= 40 else task_token[:37] + "..."
+        suffix = f": {detail}" if detail else ""
+        super().__init__(f"task token {shown!r} cannot be answered{suffix}")
+
+
 class UnsupportedOperationError(WorkflowError):
     """The provider lacks the optional capability the operation needs."""
 
@@ -143,15 +160,6 @@ class UnsupportedOperationError(WorkflowError):
         self.provider = provider
         self.operation = operation
         super().__init__(f"provider {provider!r} does not support {operation}")
-
-
-class TaskTokenError(WorkflowError):
-    """A task token is unknown, or its task has already closed or timed out.
-
-    Raised by ``send_task_success``/``send_task_failure``/``send_task_heartbeat``
-    (Step Functions: ``TaskDoesNotExist``, ``TaskTimedOut``, ``InvalidToken``,
-    ``InvalidOutput``).
-    """
 
 
 class ProviderError(WorkflowError):

@@ -47,6 +47,16 @@ class FakeProvider:
     def name(self) -> str:
         return self._name
 
+    def owns_execution(self, execution_id: str) -> bool:
+        return execution_id.startswith(f"{self._name}:")
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        await self._enter("get_workflow", workflow_id)
+        spec = self.workflows.get(workflow_id)
+        if spec is None:
+            raise WorkflowNotFoundError(workflow_id)
+        return spec
+
     def script(self, operation: str, *steps: Any) -> None:
         self._script.setdefault(operation, []).extend(steps)
 
@@ -90,11 +100,11 @@ class FakeProvider:
         if workflow_id not in self.workflows:
             raise WorkflowNotFoundError(workflow_id)
         name = execution_input.execution_name or f"generated-{next(self._ids)}"
-        execution_id = f"{workflow_id}:{name}"
+        execution_id = f"{self._name}:{workflow_id}:{name}"
         existing = self.executions.get(execution_id)
         if existing is not None:
             if existing["input"] != execution_input.input or existing["state"].is_terminal:
-                raise ExecutionAlreadyExistsError(name)
+                raise ExecutionAlreadyExistsError(name, execution_id=execution_id)
         else:
             sequence = list(self.status_sequence.get(workflow_id, [ExecutionState.SUCCEEDED]))
             self.executions[execution_id] = {

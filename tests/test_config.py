@@ -12,7 +12,7 @@ from landlord_workflow import InvalidSpecError, Manager, WorkflowConfig
 def test_defaults_use_the_mock_engine() -> None:
     config = WorkflowConfig.from_env({})
     assert config.default_provider == "mock"
-    assert config.sfn_region is None
+    assert config.providers == ("mock",)
     assert config.call_policy.max_attempts == 5
 
 
@@ -27,23 +27,21 @@ def test_every_variable_is_read() -> None:
             "WORKFLOW_CALL_MAX_ATTEMPTS": "7",
             "WORKFLOW_CALL_ATTEMPT_TIMEOUT": "10s",
             "WORKFLOW_CALL_DEADLINE": "PT1M",
-            "WORKFLOW_CALL_INITIAL_BACKOFF": "50ms",
-            "WORKFLOW_CALL_MAX_BACKOFF": "2",
+            "WORKFLOW_CALL_INITIAL_INTERVAL": "50ms",
+            "WORKFLOW_CALL_MAX_INTERVAL": "2",
             "WORKFLOW_POLL_INITIAL_INTERVAL": "1s",
             "WORKFLOW_POLL_MAX_INTERVAL": "1m",
         }
     )
     assert config.default_provider == "step-functions"
-    assert config.sfn_region == "eu-west-1"
-    assert config.sfn_role_arn == "arn:aws:iam::123456789012:role/sfn"
-    assert config.sfn_endpoint_url == "http://127.0.0.1:5000"
-    assert config.sfn_account_id == "123456789012"
+    assert config.providers == ("mock", "step-functions")
+    assert config.settings["WORKFLOW_SFN_REGION"] == "eu-west-1"
     policy = config.call_policy
     assert policy.max_attempts == 7
     assert policy.attempt_timeout == timedelta(seconds=10)
     assert policy.deadline == timedelta(minutes=1)
-    assert policy.initial_backoff == timedelta(milliseconds=50)
-    assert policy.max_backoff == timedelta(seconds=2)
+    assert policy.initial_interval == timedelta(milliseconds=50)
+    assert policy.max_interval == timedelta(seconds=2)
     assert config.poll_policy.initial_interval == timedelta(seconds=1)
     assert config.poll_policy.max_interval == timedelta(minutes=1)
 
@@ -57,12 +55,12 @@ def test_all_problems_are_reported_at_once_with_variable_names() -> None:
     with pytest.raises(InvalidSpecError) as info:
         WorkflowConfig.from_env(
             {
-                "WORKFLOW_DEFAULT_PROVIDER": "temporal",
+                "WORKFLOW_DEFAULT_PROVIDER": "no-such-engine",
                 "WORKFLOW_SFN_ENDPOINT_URL": "localhost:5000",
                 "WORKFLOW_SFN_ACCOUNT_ID": "12",
                 "WORKFLOW_CALL_MAX_ATTEMPTS": "zero",
                 "WORKFLOW_CALL_ATTEMPT_TIMEOUT": "soon",
-                "WORKFLOW_CALL_INITIAL_BACKOFF": "-1s",
+                "WORKFLOW_CALL_INITIAL_INTERVAL": "-1s",
                 "WORKFLOW_POLL_MAX_INTERVAL": "0s",
             }
         )
@@ -73,7 +71,7 @@ def test_all_problems_are_reported_at_once_with_variable_names() -> None:
         "WORKFLOW_SFN_ACCOUNT_ID",
         "WORKFLOW_CALL_MAX_ATTEMPTS",
         "WORKFLOW_CALL_ATTEMPT_TIMEOUT",
-        "WORKFLOW_CALL_INITIAL_BACKOFF",
+        "WORKFLOW_CALL_INITIAL_INTERVAL",
         "WORKFLOW_POLL_MAX_INTERVAL",
     ]
 
@@ -94,7 +92,36 @@ async def test_manager_from_config_registers_the_mock_engine() -> None:
 @pytest.mark.asyncio
 async def test_manager_from_config_registers_step_functions_with_a_region() -> None:
     config = WorkflowConfig.from_env(
-        {"WORKFLOW_SFN_REGION": "us-east-1", "WORKFLOW_SFN_ACCOUNT_ID": "123456789012"}
+        {
+            "WORKFLOW_SFN_REGION": "us-east-1",
+            "WORKFLOW_SFN_ACCOUNT_ID": "123456789012",
+            "WORKFLOW_SFN_ROLE_ARN": "arn:aws:iam::123456789012:role/sfn",
+        }
     )
     async with Manager.from_config(config) as manager:
         assert manager.list_providers() == ["mock", "step-functions"]
+        sfn = manager.registry.get("step-functions")
+        assert "region='us-east-1'" in repr(sfn)
+        assert "role_arn='arn:aws:iam::123456789012:role/sfn'" in repr(sfn)
+
+
+def test_providers_are_found_through_the_entry_point_group() -> None:
+    from importlib.metadata import entry_points
+
+    names = {entry.name for entry in entry_points(group="landlord_workflow.providers")}
+    assert {"mock", "step-functions"} <= names
+    config = WorkflowConfig.from_env({"WORKFLOW_SFN_REGION": "eu-west-1"})
+    assert [provider.name for provider in config.build_providers()] == ["mock", "step-functions"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("WORKFLOW_SFN_REGION", "us east!"), ("WORKFLOW_SFN_ENDPOINT_URL", "notaurl")],
+)
+def test_an_unusable_engine_setting_is_a_problem_naming_the_variable(
+    variable: str, value: str
+) -> None:
+    environ = {"WORKFLOW_SFN_REGION": "eu-west-1", variable: value}
+    with pytest.raises(InvalidSpecError) as info:
+        WorkflowConfig.from_env(environ)
+    assert [field for field, _ in info.value.problems] == [variable]

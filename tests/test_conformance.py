@@ -1,13 +1,15 @@
-"""The provider conformance suite, run against both engines we ship.
+"""The provider conformance suite, run once against each engine we ship.
 
 This is exactly what a provider author writes for their own provider (see
-docs/workflow-providers.md).
+docs/workflow-providers.md). The docs' made-up "checklist" engine runs it in
+tests/test_minimal_provider.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from landlord_workflow.providers.mock import MockProvider
@@ -22,11 +24,13 @@ class TestMockProviderConformance(ProviderConformance):
         return MockProvider()
 
 
+@pytest.mark.moto
 class TestStepFunctionsConformance(ProviderConformance):
     provider_type = "step-functions"
     # moto does not implement RedriveExecution; redrive is covered with the
-    # stubber in tests/stepfunctions.
+    # stubber in tests/stepfunctions/test_stubbed.py.
     check_redrive = False
+    timeout = 15.0
 
     @pytest_asyncio.fixture
     async def provider(

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
@@ -218,7 +219,7 @@ def test_cli_page_shows_real_plain_progress_lines() -> None:
     from _tenants import TenantHandlers, load_spec
 
     from landlord_workflow import ExecutionInput, Manager, PollPolicy, Registry
-    from landlord_workflow._progress import PlainView, follow
+    from landlord_workflow.cli._live import PlainView, follow
     from landlord_workflow.providers.mock import MockProvider
 
     async def progress() -> str:
@@ -258,3 +259,29 @@ def test_concepts_error_tree_is_the_one_in_the_errors_module() -> None:
     assert tree.strip() == "\n".join(
         line.removeprefix("    ") for line in documented.strip().splitlines()
     )
+
+
+SPHINX_ROLE = re.compile(
+    r":(?:py:)?(?:class|meth|func|attr|mod|data|exc|obj|const|ref|term):(?:`|<code>)"
+)
+
+
+def test_the_built_site_shows_no_sphinx_roles(tmp_path: Path) -> None:
+    """Cross-references in docstrings render as links or code, never as literal roles."""
+    site = tmp_path / "site"
+    build = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stdout + build.stderr
+    leftovers = {
+        str(page.relative_to(site)): SPHINX_ROLE.findall(page.read_text(encoding="utf-8"))
+        for page in site.rglob("*.html")
+    }
+    assert {page: found for page, found in leftovers.items() if found} == {}
+    reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
+    assert 'href="#landlord_workflow.errors.InvalidSpecError"' in reference, "links resolve"

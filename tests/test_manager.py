@@ -26,6 +26,7 @@ from landlord_workflow import (
     RetryPolicy,
     ThrottledError,
     UnsupportedOperationError,
+    WorkflowNotFoundError,
     WorkflowSpec,
 )
 
@@ -127,7 +128,7 @@ async def test_permanent_error_is_raised_at_once_without_retry(fast_calls: CallP
 
 async def test_transient_errors_beyond_max_attempts_surface_the_last_error() -> None:
     fake = FakeProvider()
-    policy = CallPolicy(max_attempts=3, initial_backoff=timedelta(0), jitter=False)
+    policy = CallPolicy(max_attempts=3, initial_interval=timedelta(0), jitter=False)
     manager, _ = make_manager(fake, policy)
     await manager.create_workflow(spec())
     fake.script("delete_workflow", *[ThrottledError(str(n)) for n in range(5)])
@@ -138,7 +139,7 @@ async def test_transient_errors_beyond_max_attempts_surface_the_last_error() -> 
 
 async def test_hanging_call_times_out_per_attempt_and_cancels_the_provider_call() -> None:
     fake = FakeProvider()
-    policy = CallPolicy(attempt_timeout=timedelta(milliseconds=50), initial_backoff=timedelta(0))
+    policy = CallPolicy(attempt_timeout=timedelta(milliseconds=50), initial_interval=timedelta(0))
     manager, metrics = make_manager(fake, policy)
     await manager.create_workflow(spec())
     fake.script("start_execution", HANG)
@@ -168,8 +169,8 @@ async def test_deadline_bounds_the_whole_call_including_backoff() -> None:
     fake = FakeProvider()
     policy = CallPolicy(
         max_attempts=1000,
-        initial_backoff=timedelta(milliseconds=10),
-        max_backoff=timedelta(milliseconds=10),
+        initial_interval=timedelta(milliseconds=10),
+        max_interval=timedelta(milliseconds=10),
         jitter=False,
         deadline=timedelta(milliseconds=100),
     )
@@ -181,31 +182,67 @@ async def test_deadline_bounds_the_whole_call_including_backoff() -> None:
     assert 1 < len(fake.calls_of("delete_workflow")) < 1000
 
 
-async def test_provider_resolution_order(fast_calls: CallPolicy) -> None:
+def two_fakes() -> tuple[FakeProvider, FakeProvider, Registry]:
     first, second = FakeProvider("one"), FakeProvider("two")
     registry = Registry()
     registry.register(first)
     registry.register(second)
-    manager = Manager(registry, default_provider="two", call_policy=fast_calls)
+    return first, second, registry
 
-    await manager.create_workflow(spec("wf", provider_type="one"))
+
+async def test_an_explicit_provider_type_wins(fast_calls: CallPolicy) -> None:
+    first, second, registry = two_fakes()
+    first.workflows["wf"] = spec("wf", provider_type="one")
     second.workflows["wf"] = spec("wf", provider_type="two")
-    started = await manager.start_execution("wf")  # remembered from create: "one"
-    assert started.provider_type == "one"
-    await manager.get_execution_status(started.execution_id)  # remembered from start
-    assert first.calls_of("get_execution_status")
-
-    explicit = await manager.start_execution("wf", provider_type="two")
-    assert explicit.provider_type == "two"
-    with pytest.raises(ExecutionNotFoundError):
-        await manager.get_execution_status("unknown-id")  # falls back to the default
-    assert second.calls_of("get_execution_status")[-1][0] == "unknown-id"
-
-    no_default = Manager(registry, call_policy=fast_calls)
-    with pytest.raises(ProviderNotFoundError, match="default_provider"):
-        await no_default.get_execution_status("x")
+    manager = Manager(registry, call_policy=fast_calls)
+    started = await manager.start_execution("wf", provider_type="two")
+    assert started.provider_type == "two"
     with pytest.raises(ProviderNotFoundError, match="nope"):
         await manager.get_execution_status("x", provider_type="nope")
+
+
+async def test_a_fresh_manager_routes_an_execution_to_the_provider_that_owns_its_id(
+    fast_calls: CallPolicy,
+) -> None:
+    first, second, registry = two_fakes()
+    second.workflows["wf"] = spec("wf", provider_type="two")
+    started = await Manager(registry, call_policy=fast_calls).start_execution("wf")
+    fresh = Manager(registry, call_policy=fast_calls)  # no memory, no default provider
+    status = await fresh.get_execution_status(started.execution_id)
+    assert status.provider_type == "two"
+    assert not first.calls_of("get_execution_status")
+
+
+async def test_a_fresh_manager_finds_the_provider_that_holds_a_workflow(
+    fast_calls: CallPolicy,
+) -> None:
+    first, second, registry = two_fakes()
+    second.workflows["wf"] = spec("wf", provider_type="two")
+    fresh = Manager(registry, call_policy=fast_calls)
+    started = await fresh.start_execution("wf")
+    assert started.provider_type == "two"
+    assert first.calls_of("get_workflow") == [("wf",)], "asked once, the answer is cached"
+    await fresh.start_execution("wf")
+    assert first.calls_of("get_workflow") == [("wf",)]
+
+
+async def test_unknown_ids_go_to_the_default_provider_else_a_clear_error(
+    fast_calls: CallPolicy,
+) -> None:
+    _, second, registry = two_fakes()
+    manager = Manager(registry, default_provider="two", call_policy=fast_calls)
+    with pytest.raises(ExecutionNotFoundError):
+        await manager.get_execution_status("unknown-id")
+    assert second.calls_of("get_execution_status")[-1][0] == "unknown-id"
+    with pytest.raises(WorkflowNotFoundError):
+        await manager.start_execution("nowhere")
+
+    no_default = Manager(registry, call_policy=fast_calls)
+    with pytest.raises(ProviderNotFoundError, match="recognises execution id 'x'"):
+        await no_default.get_execution_status("x")
+    with pytest.raises(ProviderNotFoundError, match="holds workflow 'nowhere'"):
+        await no_default.start_execution("nowhere")
+    await no_default.delete_workflow("nowhere")  # deleting what nobody holds succeeds
 
 
 async def test_list_providers_is_sorted(fast_calls: CallPolicy) -> None:
@@ -250,9 +287,9 @@ async def test_a_failing_hook_does_not_break_the_call(
         def on_execution(self, details: object) -> None:
             raise RuntimeError("hook bug")
 
-    fake = FakeProvider()
-    manager, _ = make_manager(fake, fast_calls)
-    manager.hooks = (Broken(), *manager.hooks)
+    registry = Registry()
+    registry.register(FakeProvider())
+    manager = Manager(registry, call_policy=fast_calls, hooks=[Broken()])
     result = await manager.create_workflow(spec())
     assert result.workflow_id == "tenant-provisioning"
     assert "hook" in caplog.text
@@ -318,9 +355,9 @@ async def test_run_starts_a_fresh_named_execution_when_redrive_is_unsupported(
         await manager.run("tenant-provisioning", ExecutionInput(execution_name="t-1"))
     assert info.value.status.state is ExecutionState.FAILED
     assert list(fake.executions) == [
-        "tenant-provisioning:t-1",
-        "tenant-provisioning:t-1-retry-1",
-        "tenant-provisioning:t-1-retry-2",
+        "fake:tenant-provisioning:t-1",
+        "fake:tenant-provisioning:t-1-retry-1",
+        "fake:tenant-provisioning:t-1-retry-2",
     ]
     assert metrics.executions[("tenant-provisioning", ExecutionState.FAILED)] == 3
 

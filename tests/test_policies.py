@@ -11,16 +11,16 @@ from landlord_workflow import CallPolicy, InvalidSpecError, PollPolicy, RetryPol
 
 def test_call_backoff_grows_exponentially_and_is_capped() -> None:
     policy = CallPolicy(
-        initial_backoff=timedelta(milliseconds=100),
-        backoff_multiplier=2.0,
-        max_backoff=timedelta(seconds=1),
+        initial_interval=timedelta(milliseconds=100),
+        backoff_rate=2.0,
+        max_interval=timedelta(seconds=1),
         jitter=False,
     )
     assert [policy.backoff(n) for n in range(1, 7)] == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
 
 
 def test_call_backoff_jitter_stays_within_the_upper_half() -> None:
-    policy = CallPolicy(initial_backoff=timedelta(seconds=1), max_backoff=timedelta(seconds=8))
+    policy = CallPolicy(initial_interval=timedelta(seconds=1), max_interval=timedelta(seconds=8))
     values = [policy.backoff(3) for _ in range(200)]
     assert all(2.0 <= v <= 4.0 for v in values)
     assert len(set(values)) > 1
@@ -30,7 +30,7 @@ def test_poll_intervals_grow_to_the_cap() -> None:
     policy = PollPolicy(
         initial_interval=timedelta(milliseconds=200),
         max_interval=timedelta(seconds=1),
-        multiplier=2,
+        backoff_rate=2,
         jitter=False,
     )
     intervals = policy.intervals()
@@ -53,8 +53,8 @@ def test_retry_policy_backoff_is_initial_times_rate_to_the_n_capped() -> None:
         ({"max_attempts": 0}, "max_attempts"),
         ({"attempt_timeout": timedelta(0)}, "attempt_timeout"),
         ({"deadline": timedelta(seconds=-1)}, "deadline"),
-        ({"initial_backoff": timedelta(seconds=-1)}, "initial_backoff"),
-        ({"backoff_multiplier": 0.5}, "backoff_multiplier"),
+        ({"initial_interval": timedelta(seconds=-1)}, "initial_interval"),
+        ({"backoff_rate": 0.5}, "backoff_rate"),
     ],
 )
 def test_impossible_call_policies_are_refused(kwargs: dict[str, object], field: str) -> None:

@@ -44,12 +44,6 @@ def test_values_are_frozen_and_keyword_only() -> None:
     [
         (
             lambda: WorkflowSpec(
-                workflow_id="w", provider_type="mock", name="n", definition={}, timeout="30m"
-            ),
-            "timeout",
-        ),
-        (
-            lambda: WorkflowSpec(
                 workflow_id="w",
                 provider_type="mock",
                 name="n",
@@ -70,6 +64,26 @@ def test_impossible_values_raise_a_field_precise_error(build: object, field: str
     with pytest.raises(InvalidSpecError) as info:
         build()  # type: ignore[operator]
     assert [f for f, _ in info.value.problems] == [field]
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (
+            lambda: WorkflowSpec(
+                workflow_id="w", provider_type="mock", name="n", definition={}, timeout="30m"
+            ),
+            "timeout",
+        ),
+        (lambda: RetryPolicy(initial_interval=5), "initial_interval"),
+        (lambda: RetryPolicy(max_interval=1.5), "max_interval"),
+    ],
+)
+def test_a_duration_of_another_type_is_a_type_error_naming_the_field(
+    build: object, field: str
+) -> None:
+    with pytest.raises(TypeError, match=rf"^{field} must be a datetime\.timedelta"):
+        build()  # type: ignore[operator]
 
 
 def test_history_is_stored_as_a_tuple() -> None:

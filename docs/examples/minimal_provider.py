@@ -99,13 +99,17 @@ class ChecklistProvider:
 
     def __init__(self, *, name: str = "checklist") -> None:
         self._name = name
-        self._workflows: dict[str, list[Mapping[str, Any]]] = {}
+        self._workflows: dict[str, WorkflowSpec] = {}
         self._executions: dict[str, _Execution] = {}
         self._closed = False
 
     @property
     def name(self) -> str:
         return self._name
+
+    def owns_execution(self, execution_id: str) -> bool:
+        # Pure: the shape of the ids this provider issues, no lookup.
+        return execution_id.startswith(f"{self._name}:")
 
     # -- workflows ---------------------------------------------------------------
 
@@ -133,13 +137,22 @@ class ChecklistProvider:
     async def create_workflow(self, spec: WorkflowSpec) -> CreateWorkflowResult:
         self._check_open()
         await self.validate(spec)
-        self._workflows[spec.workflow_id] = list(_copy(list(spec.definition["steps"])))
+        # The engine keeps the whole spec (a private copy), so get_workflow
+        # returns every field: retry policy, timeout, description, tags.
+        self._workflows[spec.workflow_id] = codec.from_json(WorkflowSpec, codec.to_json(spec))
         return CreateWorkflowResult(
             workflow_id=spec.workflow_id,
             provider_type=self.name,
             resource_ids={"checklist": f"checklist/{spec.workflow_id}"},
             created_at=datetime.now(UTC),
         )
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        self._check_open()
+        spec = self._workflows.get(workflow_id)
+        if spec is None:
+            raise WorkflowNotFoundError(workflow_id)
+        return spec
 
     async def delete_workflow(self, workflow_id: str) -> None:
         self._check_open()
@@ -151,16 +164,17 @@ class ChecklistProvider:
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
         self._check_open()
-        steps = self._workflows.get(workflow_id)
-        if steps is None:
+        spec = self._workflows.get(workflow_id)
+        if spec is None:
             raise WorkflowNotFoundError(workflow_id)
+        steps = list(spec.definition["steps"])
         name = execution_input.execution_name or uuid.uuid4().hex
-        execution_id = f"checklist:{workflow_id}:{name}"
+        execution_id = f"{self._name}:{workflow_id}:{name}"
         input_text = codec.encode_json(execution_input.input)
         existing = self._executions.get(execution_id)
         if existing is not None:
             if existing.state.is_terminal or existing.input_text != input_text:
-                raise ExecutionAlreadyExistsError(name)
+                raise ExecutionAlreadyExistsError(name, execution_id=execution_id)
         else:
             existing = _Execution(
                 execution_id, workflow_id, _copy(execution_input.input), input_text

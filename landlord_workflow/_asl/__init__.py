@@ -1,9 +1,9 @@
 """The engine-neutral Amazon States Language interpreter core (private).
 
 ``compile_definition(definition) -> Machine`` validates a definition as AWS
-does at create time; :class:`Execution` runs a :class:`Machine` on any
-:class:`Runtime` (the mock's asyncio runtime, a Temporal workflow) and
-reports AWS's history events to a :class:`Recorder`. :mod:`.structure`
+does at create time; `Execution` runs a `Machine` on any
+`Runtime` (the mock's asyncio runtime, a Temporal workflow) and
+reports AWS's history events to a `Recorder`. `.structure`
 holds the structure checks every ASL engine shares (the Step Functions
 adapter uses them before anything reaches AWS).
 """

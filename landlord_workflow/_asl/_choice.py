@@ -145,7 +145,7 @@ def build_rule(op: str, args: Sequence[Any]) -> Rule:
     ``And``/``Or``/``Not`` take compiled rules; comparisons take
     ``[variable_path, operand]`` where the operand is a value (already a
     ``datetime`` for timestamps, a compiled regex for ``StringMatches``) or a
-    :class:`JsonPath` for the ``...Path`` operators.
+    `JsonPath` for the ``...Path`` operators.
     """
     if op in ("And", "Or", "Not"):
         rules: tuple[Rule, ...] = tuple(args)

@@ -1,9 +1,9 @@
 """Validate an ASL definition as AWS does at create time, and compile it.
 
-:func:`compile_definition` checks everything ``CreateStateMachine`` checks
+`compile_definition` checks everything ``CreateStateMachine`` checks
 (structure, fields allowed per state type and query language, transitions,
 paths, templates, intrinsic calls, JSONata syntax, Retry/Catch rules,
-numeric ranges) and returns an immutable :class:`Machine`. Every problem is
+numeric ranges) and returns an immutable `Machine`. Every problem is
 reported at once as ``InvalidSpecError([(field, message), ...])`` with
 dotted field paths rooted at ``definition`` (e.g.
 ``definition.States.Deploy.Retry[0].MaxAttempts``); no definition, however

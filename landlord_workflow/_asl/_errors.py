@@ -1,6 +1,6 @@
 """Step Functions errors as the interpreter raises and matches them.
 
-A :class:`StatesError` is an ASL error: a name (``States.Timeout``, a task's
+A `StatesError` is an ASL error: a name (``States.Timeout``, a task's
 own ``"MyError"``, or ``None`` when a task was failed with no error at all)
 and a cause. It travels through Retry and Catch exactly as on AWS.
 

@@ -1,10 +1,10 @@
 """Run a compiled state machine exactly as Step Functions does.
 
-:class:`Execution` walks the states of a :class:`Machine` with one input,
-through a :class:`Runtime` (time, tasks, callbacks, randomness, children,
-concurrency) and a :class:`Recorder` (history events numbered and typed as
-AWS records them), and returns an :class:`Outcome`. It can resume from a
-:meth:`Execution.checkpoint` (redrive) without re-running what succeeded.
+`Execution` walks the states of a `Machine` with one input,
+through a `Runtime` (time, tasks, callbacks, randomness, children,
+concurrency) and a `Recorder` (history events numbered and typed as
+AWS records them), and returns an `Outcome`. It can resume from a
+`Execution.checkpoint` (redrive) without re-running what succeeded.
 
 Data flow per state, as in the specification. JSONPath: ``InputPath`` ->
 ``Parameters`` -> (task, ``Result``, branches...) -> ``ResultSelector`` ->
@@ -151,7 +151,7 @@ class _Node:
 
 
 class Execution:
-    """One run of a machine. Call :meth:`run` once; :meth:`checkpoint` any time."""
+    """One run of a machine. Call `run` once; `checkpoint` any time."""
 
     def __init__(
         self,
@@ -215,7 +215,7 @@ class Execution:
         """Record the first event (ExecutionStarted, or ExecutionRedriven) now.
 
         An engine calls this when it creates the execution, so its history
-        starts at once; :meth:`run` calls it otherwise.
+        starts at once; `run` calls it otherwise.
         """
         if self._begun:
             return
@@ -228,7 +228,7 @@ class Execution:
             self.record("ExecutionRedriven", None, {"redriveCount": self.info.redrive_count})
 
     async def run(self) -> Outcome:
-        """Run to the end; returns the :class:`Outcome` (cancellation propagates)."""
+        """Run to the end; returns the `Outcome` (cancellation propagates)."""
         scope = Variables()
         resume: _Node | None = None
         try:
@@ -298,7 +298,7 @@ class Execution:
         node: _Node,
         resume: _Node | None,
     ) -> Any:
-        """Run ``machine`` from ``start``; return its output or raise :class:`StatesError`."""
+        """Run ``machine`` from ``start``; return its output or raise `StatesError`."""
         states = machine.states
         name = start
         node.scope = scope

@@ -9,7 +9,7 @@ from the execution's seedable source (``MathRandom`` with a seed is
 reproducible on its own, as on AWS). Failures raise
 ``States.IntrinsicFailure``.
 
-Calls compile once (:func:`compile_call`) into ``fn(data, env)``.
+Calls compile once (`compile_call`) into ``fn(data, env)``.
 """
 
 from __future__ import annotations
@@ -511,7 +511,7 @@ def _constant(value: Any) -> Expression:
 
 
 def compile_call(text: str, compile_path: Callable[[str], Expression]) -> Expression:
-    """Compile one ``States.Fn(...)`` call; :class:`PathSyntaxError` if it does not parse.
+    """Compile one ``States.Fn(...)`` call; `PathSyntaxError` if it does not parse.
 
     ``compile_path`` compiles the path arguments (``$.a``, ``$$.b``, ``$var``).
     """

@@ -1,7 +1,7 @@
 """JSONata for ASL's ``QueryLanguage: "JSONata"``, behind one small interface.
 
-:func:`compile_jsonata` parses an expression once per definition;
-:meth:`Jsonata.evaluate` runs it on the state's data with ``$states``, the
+`compile_jsonata` parses an expression once per definition;
+`Jsonata.evaluate` runs it on the state's data with ``$states``, the
 workflow variables and AWS's extra functions (``$partition``, ``$range``,
 ``$hash``, ``$random``, ``$uuid``, ``$parse``) bound. ``$now()`` and
 ``$millis()`` read the execution's clock and ``$random()``/``$uuid()`` its
@@ -173,10 +173,10 @@ class Jsonata:
         uuid: Callable[[], str],
         now_millis: Callable[[], int],
     ) -> Any:
-        """The value (plain JSON) or :data:`MISSING` when undefined.
+        """The value (plain JSON) or `MISSING` when undefined.
 
-        Raises :class:`JsonataError` on evaluation errors and
-        :class:`UnsupportedValueError` for a non-JSON result.
+        Raises `JsonataError` on evaluation errors and
+        `UnsupportedValueError` for a non-JSON result.
         """
         bindings: dict[str, Any] = {name: _to_engine(value) for name, value in variables.items()}
         bindings["states"] = {key: _to_engine(value) for key, value in states.items()}
@@ -230,7 +230,7 @@ def _now(millis: int, picture: Any = None, timezone: Any = None) -> str:
 
 
 def compile_jsonata(text: str) -> Jsonata:
-    """Compile ``text``; :class:`JsonataSyntaxError` if it does not parse."""
+    """Compile ``text``; `JsonataSyntaxError` if it does not parse."""
     try:
         engine = _Engine(text)
     except jexception.JException as exc:

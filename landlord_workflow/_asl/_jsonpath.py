@@ -5,7 +5,7 @@ bracket notation (``$.a``, ``$['a']``, ``$.[0]``), negative indexes,
 wildcards, slices, index and property unions (``$.[*].['a','b']``),
 recursive descent (``$..a``), filter expressions (``[?(@.x > 1 && @.y)]``)
 and Jayway's trailing functions (``$.items.length()``). Paths compile once
-(:func:`compile_path`) and evaluate on plain JSON values.
+(`compile_path`) and evaluate on plain JSON values.
 
 A *definite* path (only names and single indexes) selects one value and
 fails when nothing is there, with Jayway's own wording (``No results for
@@ -134,7 +134,7 @@ class JsonPath:
     def read(self, value: Any) -> Any:
         """The value(s) this path selects in ``value``.
 
-        Definite paths raise :class:`PathError` when nothing is there;
+        Definite paths raise `PathError` when nothing is there;
         indefinite paths return a list.
         """
         segments = self.segments
@@ -180,7 +180,7 @@ class JsonPath:
         return _walk(value, segments, value)
 
     def find(self, value: Any) -> Any:
-        """Like :meth:`read`, but :data:`MISSING` instead of an error."""
+        """Like `read`, but `MISSING` instead of an error."""
         try:
             return self.read(value)
         except PathError:

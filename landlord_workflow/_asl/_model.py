@@ -1,7 +1,7 @@
 """The compiled form of a state machine: immutable, shared by every execution.
 
-Built by :func:`landlord_workflow._asl.compile_definition`; nothing here is
-modified after compilation, so one :class:`Machine` serves any number of
+Built by `landlord_workflow._asl.compile_definition`; nothing here is
+modified after compilation, so one `Machine` serves any number of
 concurrent executions (on Temporal, each workflow compiles the definition
 from its JSON text; nothing here needs pickling).
 """

@@ -3,7 +3,7 @@
 Everything here compiles once per definition into ``expr(data, env) ->
 value`` callables:
 
-- JSONPath: paths (:func:`path_reader`, with AWS's wording when nothing is
+- JSONPath: paths (`path_reader`, with AWS's wording when nothing is
   there), ``.$`` payload templates (``Parameters``, ``ResultSelector``,
   ``ItemSelector``, ``Assign``) whose values are paths, context paths,
   variable references or intrinsic calls;

@@ -1,19 +1,19 @@
 """Task routing as AWS resolves a ``Resource``, and calling a task handler.
 
 Pure functions both runtimes use (the mock on asyncio, the Temporal
-activity): :func:`parse_resource` reads a ``Resource`` (Lambda function
+activity): `parse_resource` reads a ``Resource`` (Lambda function
 ARN, activity, ``arn:aws:states:::service:action[.sync[:2]|.waitForTaskToken]``,
-``aws-sdk:*``); :func:`find_handler` picks a handler from a table keyed by
+``aws-sdk:*``); `find_handler` picks a handler from a table keyed by
 state name (an override), exact ``Resource`` string, Lambda function name or
-ARN, or integration (``service:action``); :func:`call_handler` invokes it
+ARN, or integration (``service:action``); `call_handler` invokes it
 the way AWS invokes the target and shapes the result (``lambda:invoke``
 returns ``{"ExecutedVersion", "Payload", "SdkHttpMetadata",
-"SdkResponseMetadata", "StatusCode"}``); :func:`missing_handler_error` is the
+"SdkResponseMetadata", "StatusCode"}``); `missing_handler_error` is the
 failure of a resource that does not exist.
 
 A handler is ``async def handler(task_input)`` or ``async def
-handler(task_input, context)`` (``context`` is a :class:`TaskContext`). It
-fails its task by raising :class:`TaskFailure`; any other exception fails
+handler(task_input, context)`` (``context`` is a `TaskContext`). It
+fails its task by raising `TaskFailure`; any other exception fails
 it with the exception's class name, as Lambda reports a function error.
 """
 
@@ -263,7 +263,7 @@ async def call_handler(
     now: datetime | None = None,
     max_payload_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> Any:
-    """Invoke ``handler`` for ``request``; the task's result, or :class:`StatesError`.
+    """Invoke ``handler`` for ``request``; the task's result, or `StatesError`.
 
     The handler receives a private copy of the input (it may modify it);
     for ``lambda:invoke`` the function receives ``Payload`` as Lambda does

@@ -2,8 +2,8 @@
 
 The interpreter core is plain Python: it never touches a clock, a random
 generator, an event loop or the network. Everything that depends on the
-engine goes through a :class:`Runtime` (time, sleeping, tasks, callbacks,
-randomness, child executions, concurrency) and a :class:`Recorder` (history
+engine goes through a `Runtime` (time, sleeping, tasks, callbacks,
+randomness, child executions, concurrency) and a `Recorder` (history
 events). The mock engine implements them on asyncio; a Temporal workflow
 implements them with workflow time, workflow randomness, activities,
 signals and child workflows, so the same definition runs the same way on
@@ -73,7 +73,7 @@ class TaskRequest:
     unset; ``task_token`` is set for ``.waitForTaskToken`` tasks;
     ``credentials`` the evaluated ``Credentials`` field (nothing to assume
     off AWS). The runtime maps ITS timeouts to ``States.Timeout`` /
-    ``States.HeartbeatTimeout`` (raised as :class:`StatesError` with no cause).
+    ``States.HeartbeatTimeout`` (raised as `StatesError` with no cause).
     """
 
     resource: str
@@ -157,11 +157,11 @@ class Runtime(Protocol):
         ...
 
     async def run_task(self, request: TaskRequest) -> Any:
-        """Invoke the task; return its JSON result or raise :class:`StatesError`.
+        """Invoke the task; return its JSON result or raise `StatesError`.
 
         For a request with a ``task_token`` the runtime opens the token
         BEFORE invoking (a callback may arrive while the invocation runs)
-        and keeps it open until :meth:`wait_for_callback` ends; the result
+        and keeps it open until `wait_for_callback` ends; the result
         of the invocation is then what AWS calls the submitted output.
         """
         ...
@@ -185,7 +185,7 @@ class Runtime(Protocol):
     async def start_execution(self, request: ChildExecution) -> Any:
         """Start a child execution; with ``wait``, return its output when it succeeds.
 
-        A child that fails raises :class:`StatesError` with its error and
+        A child that fails raises `StatesError` with its error and
         cause. Without ``wait``, return AWS's StartExecution answer
         (``{"ExecutionArn", "StartDate"}``).
         """
@@ -200,7 +200,7 @@ class Runtime(Protocol):
     ) -> None:
         """Run ``jobs`` concurrently, at most ``max_concurrency`` at a time (0: no limit).
 
-        Jobs never raise :class:`StatesError` (they report failures as
+        Jobs never raise `StatesError` (they report failures as
         values); after each job ends, ``on_done(index, result)`` is called
         and, if it returns ``True``, every running job is cancelled, no
         further job starts, and ``run_all`` returns once they are all gone.

@@ -1,8 +1,8 @@
 """What an expression sees while a state runs: context object, variables, randomness.
 
-:class:`Env` is built once per state visit. The context object (``$$`` /
+`Env` is built once per state visit. The context object (``$$`` /
 ``$states.context``) is assembled only when an expression reads it.
-:class:`Variables` is one scope of workflow variables (``Assign``): the
+`Variables` is one scope of workflow variables (``Assign``): the
 top-level states share one; each Parallel branch and Map iteration gets an
 inner scope that reads the outer ones but can never assign them.
 """
@@ -36,7 +36,7 @@ class Variables:
         self.values: dict[str, Any] = dict(values) if values else {}
 
     def lookup(self, name: str) -> Any:
-        """The value of ``name`` in this scope or an outer one, else :data:`MISSING`."""
+        """The value of ``name`` in this scope or an outer one, else `MISSING`."""
         scope: Variables | None = self
         while scope is not None:
             values = scope.values
@@ -81,7 +81,7 @@ class Env:
     ``random()`` a float in [0, 1) and ``uuid()`` a UUID string, both from the
     execution's seedable source; ``now_millis()`` the execution clock;
     ``input``, ``result`` and ``error_output`` feed JSONata's ``$states``
-    (``result``/``error_output`` are :data:`MISSING` until they exist).
+    (``result``/``error_output`` are `MISSING` until they exist).
     """
 
     __slots__ = (

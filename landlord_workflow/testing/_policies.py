@@ -17,8 +17,8 @@ def fast_call_policy(
     """A CallPolicy that retries without sleeping between attempts."""
     return CallPolicy(
         max_attempts=max_attempts,
-        initial_backoff=timedelta(0),
-        max_backoff=timedelta(0),
+        initial_interval=timedelta(0),
+        max_interval=timedelta(0),
         jitter=False,
         attempt_timeout=attempt_timeout,
     )

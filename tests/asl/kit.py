@@ -1,8 +1,8 @@
 """A small asyncio runtime with simulated time for testing the ASL core.
 
 ``run(definition, input, handlers=...)`` compiles a definition, runs it on a
-:class:`KitRuntime` (asyncio + ``VirtualClock``: hours pass in
-milliseconds) and returns the :class:`Result` (outcome and recorded
+`KitRuntime` (asyncio + ``VirtualClock``: hours pass in
+milliseconds) and returns the `Result` (outcome and recorded
 events). Callbacks (``.waitForTaskToken``) are answered with
 ``runtime.send_success(token, output)`` / ``send_failure`` /
 ``send_heartbeat``; child executions run on the same runtime.
@@ -317,7 +317,7 @@ async def run(
     input: Any = None,
     **options: Any,
 ) -> Result:
-    """Compile and run ``definition`` on a fresh :class:`KitRuntime` (``options`` go to it)."""
+    """Compile and run ``definition`` on a fresh `KitRuntime` (``options`` go to it)."""
     runtime = KitRuntime(**options)
     result = await run_machine(definition, input, runtime=runtime)
     await runtime.clock.quiesce()

@@ -19,7 +19,8 @@ observed outcome with a recorded one therefore takes two steps:
    (compared as its JSON text).
 
 Numbers compare by type and value (``1`` differs from ``1.0``, ``true`` from
-``1``); object key order is ignored. Pure Python, standard library only.
+``1``); object key order is ignored unless asked for. Pure Python, standard
+library only.
 """
 
 from __future__ import annotations
@@ -267,8 +268,9 @@ def normalize(value: Any, rules: Sequence[Mapping[str, str]] = ()) -> Any:
 
 
 class _Matcher:
-    def __init__(self) -> None:
+    def __init__(self, *, key_order: bool = False) -> None:
         self.bindings: dict[str, str] = {}
+        self.key_order = key_order
 
     def string(self, expected: str, observed: str) -> bool:
         if not PLACEHOLDER.search(expected):
@@ -314,6 +316,11 @@ class _Matcher:
             extra = [k for k in observed if k not in expected]
             if missing or extra:
                 diffs.append(f"{where}: keys differ: missing {missing}, unexpected {extra}")
+            elif self.key_order and list(expected) != list(observed):
+                diffs.append(
+                    f"{where}: key order differs: expected {list(expected)}, "
+                    f"observed {list(observed)}"
+                )
             for key in expected:
                 if key in observed:
                     self.value(expected[key], observed[key], f"{where}.{key}", diffs)
@@ -347,7 +354,9 @@ def _short(value: Any, limit: int = 300) -> str:
 _FAILURE_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 
 
-def matches(expected: Mapping[str, Any], observed: Mapping[str, Any]) -> list[str]:
+def matches(
+    expected: Mapping[str, Any], observed: Mapping[str, Any], *, key_order: bool = False
+) -> list[str]:
     """Differences between a recorded outcome and an observed one ([] when they agree).
 
     ``observed`` holds ``status`` and, as available, ``output`` (a JSON value),
@@ -360,9 +369,13 @@ def matches(expected: Mapping[str, Any], observed: Mapping[str, Any]) -> list[st
     dropped first).
     Each difference starts with the field name: ``status:``, ``output:``,
     ``error:``, ``cause:``, ``states:``.
+
+    Object key order is ignored unless ``key_order`` is true: the recordings
+    keep AWS's key order for outputs (and for JSON causes), so the strict
+    mode checks that the observed JSON text would list keys as AWS does.
     """
     rules = expected.get("normalize", [])
-    matcher = _Matcher()
+    matcher = _Matcher(key_order=key_order)
     diffs: list[str] = []
     status = observed.get("status")
     if status != expected["status"]:

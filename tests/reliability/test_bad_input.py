@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import string
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -358,10 +359,20 @@ def _provider(provider_type: str) -> Any:
     return MockProvider() if provider_type == "mock" else offline_provider()
 
 
-async def _expect_typed(call: Callable[[], Awaitable[Any]]) -> WorkflowError:
+DURATION_TYPE_ERROR = re.compile(
+    r"^(timeout|initial_interval|max_interval) must be a datetime\.timedelta"
+)
+"""The one documented TypeError: a duration of the wrong Python type, named at construction."""
+
+
+async def _expect_typed(call: Callable[[], Awaitable[Any]]) -> WorkflowError | TypeError:
     try:
         await call()
     except WorkflowError as exc:
+        return exc
+    except TypeError as exc:
+        if not DURATION_TYPE_ERROR.match(str(exc)):
+            raise AssertionError(f"an undocumented TypeError: {exc!r}") from exc
         return exc
     raise AssertionError("bad input was accepted")
 
@@ -394,7 +405,9 @@ def test_corrupted_specs_give_typed_errors_and_reach_no_engine(
 
             for call in (create, validate):
                 error = await _expect_typed(call)
-                assert isinstance(error, InvalidSpecError | ProviderNotFoundError), repr(error)
+                assert isinstance(error, InvalidSpecError | ProviderNotFoundError | TypeError), (
+                    repr(error)
+                )
                 if isinstance(error, InvalidSpecError):
                     assert error.problems
                     assert all(isinstance(f, str) and isinstance(m, str) for f, m in error.problems)

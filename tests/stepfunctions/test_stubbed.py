@@ -39,6 +39,7 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
+from landlord_workflow.providers.stepfunctions._specs import spec_tags as _spec_tags
 from landlord_workflow.testing._moto import FAKE_ROLE_ARN
 
 pytestmark = pytest.mark.asyncio
@@ -419,6 +420,7 @@ async def test_already_existing_machine_is_described_then_updated(
     rendered = json.dumps(
         {**definition, "TimeoutSeconds": 1800}, sort_keys=True, separators=(",", ":")
     )
+    tags = [{"key": key, "value": value} for key, value in sorted(spec_tags(spec).items())]
     stub.add_client_error(
         "create_state_machine",
         "StateMachineAlreadyExists",
@@ -429,7 +431,7 @@ async def test_already_existing_machine_is_described_then_updated(
             "definition": rendered,
             "roleArn": FAKE_ROLE_ARN,
             "type": "STANDARD",
-            "tags": [{"key": "team", "value": "platform"}],
+            "tags": tags,
         },
     )
     stub.add_response(
@@ -450,14 +452,21 @@ async def test_already_existing_machine_is_described_then_updated(
         {"stateMachineArn": MACHINE, "definition": rendered},
     )
     stub.add_response(
-        "tag_resource", {}, {"resourceArn": MACHINE, "tags": [{"key": "team", "value": "platform"}]}
+        "list_tags_for_resource",
+        {"tags": [{"key": "team", "value": "platform"}]},
+        {"resourceArn": MACHINE},
+    )
+    stub.add_response(
+        "tag_resource",
+        {},
+        {"resourceArn": MACHINE, "tags": [tag for tag in tags if tag["key"] != "team"]},
     )
 
     result = await offline_provider.create_workflow(spec)
 
     assert result.resource_ids == {"state_machine_arn": MACHINE}
     assert result.created_at == T0
-    assert result.message == "updated definition"
+    assert result.message == "updated definition and spec fields"
 
 
 async def test_a_closed_execution_with_the_same_name_already_exists(
@@ -542,3 +551,8 @@ async def test_a_hanging_request_is_cancelled_promptly(
         stub.add_response("describe_execution", described("RUNNING"))
         status = await offline_provider.get_execution_status(EXECUTION)
     assert status.state is ExecutionState.RUNNING
+
+
+def spec_tags(spec: WorkflowSpec) -> dict[str, str]:
+    """Every tag the adapter puts on the state machine of ``spec`` (its own and the spec's)."""
+    return _spec_tags(spec, timeout_in_definition=spec.timeout is not None)

@@ -1,20 +1,20 @@
 """The mock engine: Amazon States Language workflows simulated on asyncio.
 
-:class:`MockProvider` runs each execution as an asyncio task on the
+`MockProvider` runs each execution as an asyncio task on the
 engine-neutral ASL interpreter core (the same core a Temporal workflow runs),
 so the same definition behaves the same on the mock, on Step Functions and
 on Temporal: every state type (Pass, Task, Choice, Wait, Succeed, Fail,
 Parallel, Map inline and distributed), JSONPath and JSONata, variables,
 every intrinsic function, Retry/Catch, timeouts and heartbeats,
-``.waitForTaskToken`` callbacks (:meth:`MockProvider.send_task_success`...),
+``.waitForTaskToken`` callbacks (`MockProvider.send_task_success`...),
 nested executions, with AWS's error names, causes and limits. Only what
 needs real AWS resources (an S3 ``ItemReader`` without an ``item_reader``)
 cannot run.
 
 Task handlers are routed as AWS resolves a ``Resource`` (see
-:class:`MockProvider`); a handler fails its task by raising
-:class:`TaskFailure`, and may take a second argument, the
-:class:`TaskContext` (state name, task token, retry count, execution id).
+`MockProvider`); a handler fails its task by raising
+`TaskFailure`, and may take a second argument, the
+`TaskContext` (state name, task token, retry count, execution id).
 """
 
 from landlord_workflow._asl import TaskContext, TaskFailure, TaskHandler

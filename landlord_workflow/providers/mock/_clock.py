@@ -2,7 +2,7 @@
 
 The engine reads the time (event timestamps, ``Timestamp`` waits) and waits
 (``Wait`` states, simulated task durations, retry intervals, timeouts) only
-through a :class:`Clock`, so a :class:`VirtualClock` can make hours of
+through a `Clock`, so a `VirtualClock` can make hours of
 workflow time pass in milliseconds of wall time.
 """
 
@@ -98,11 +98,11 @@ class VirtualClock:
     Work that waits on *real* time or I/O (a task handler awaiting a network
     call or ``asyncio.sleep``) does not hold simulated time back: the clock
     may jump while it is outstanding. Handlers that want to take simulated
-    time should ``await clock.sleep(...)``. :meth:`advance` moves time by
+    time should ``await clock.sleep(...)``. `advance` moves time by
     hand (useful without any running simulation).
 
     The background task exists only while deadlines are pending and ends by
-    itself; :meth:`quiesce` waits for that. One clock may serve several
+    itself; `quiesce` waits for that. One clock may serve several
     providers on the same event loop.
     """
 

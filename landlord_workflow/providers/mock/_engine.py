@@ -10,8 +10,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
 
+import attrs
 from anyio.abc import AsyncResource
 
+from landlord_workflow import codec
 from landlord_workflow._asl import (
     ChildExecution,
     Execution,
@@ -24,7 +26,6 @@ from landlord_workflow._asl import (
 )
 from landlord_workflow._json import encode_json
 from landlord_workflow._limits import (
-    MAX_DEFINITION_BYTES,
     MAX_HISTORY_EVENTS,
     MAX_PAYLOAD_BYTES,
     name_problem,
@@ -39,6 +40,7 @@ from landlord_workflow._types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow._validation import with_shared_rules
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -60,7 +62,7 @@ NO_ERROR_CODE: Final = ""
 
 AWS records no error at all when a Fail state has neither ``Error`` nor
 ``ErrorPath`` (and for a callback failed with no error); the contract needs
-an :class:`ExecutionError`, so its code is the empty string and its message
+an `ExecutionError`, so its code is the empty string and its message
 says so."""
 
 ItemReader = Callable[[str, Mapping[str, Any], Any], Awaitable[Any]]
@@ -68,21 +70,32 @@ ItemReader = Callable[[str, Mapping[str, Any], Any], Awaitable[Any]]
 
 
 class _Workflow:
-    __slots__ = ("created_at", "definition_text", "machine", "resource_ids", "timeout_seconds")
+    """The engine's record of one workflow: the compiled machine and the spec as created."""
+
+    __slots__ = ("created_at", "machine", "resource_ids", "spec", "spec_text", "timeout_seconds")
 
     def __init__(
         self,
+        *,
         machine: Machine,
-        definition_text: str,
+        spec: WorkflowSpec,
+        spec_text: str,
         timeout_seconds: float | None,
         created_at: datetime,
         resource_ids: Mapping[str, str],
     ) -> None:
         self.machine = machine
-        self.definition_text = definition_text
+        self.spec = spec
+        self.spec_text = spec_text
         self.timeout_seconds = timeout_seconds
         self.created_at = created_at
         self.resource_ids = resource_ids
+
+
+def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
+    """A private, immutable copy of ``spec`` (plain JSON containers, frozen attrs)."""
+    own = attrs.evolve(spec, provider_type=provider_type)
+    return codec.from_json(WorkflowSpec, codec.to_json(own))
 
 
 _ROLE_ARN: Final = "arn:aws:iam::123456789012:role/landlord-workflow-mock"
@@ -144,15 +157,15 @@ class MockProvider(AsyncResource):
     ``handler(task_input, context)``), routed as AWS resolves a Task's
     ``Resource``: by state name (an override), exact ``Resource``, Lambda
     function name or ARN, or integration (``"sqs:sendMessage"``,
-    ``"aws-sdk:s3:listBuckets"``). A handler raising :class:`TaskFailure`
+    ``"aws-sdk:s3:listBuckets"``). A handler raising `TaskFailure`
     fails the task with that error; any other exception with the
     exception's class name (as Lambda reports it). A Task with no handler
     fails as a resource that does not exist fails on AWS, unless
     ``echo_unknown_tasks`` is true: then it returns its input after
     ``default_task_duration`` of clock time.
 
-    ``clock`` (default :class:`RealClock`) drives all waiting and every
-    timestamp; pass a :class:`VirtualClock` to run hours in milliseconds.
+    ``clock`` (default `RealClock`) drives all waiting and every
+    timestamp; pass a `VirtualClock` to run hours in milliseconds.
     ``random_seed`` makes ``States.UUID``, ``States.MathRandom``, JSONata's
     ``$random``/``$uuid`` and retry jitter reproducible. ``item_reader``
     reads the items of a Map's ``ItemReader`` (there is no S3 here).
@@ -160,8 +173,8 @@ class MockProvider(AsyncResource):
     finished evicted first). ``max_payload_bytes`` and ``max_history_events``
     default to the Step Functions limits. ``faults`` injects API failures.
 
-    Use it as an async context manager, or call :meth:`aclose`; a closed
-    provider refuses every call with :class:`ProviderError`.
+    Use it as an async context manager, or call `aclose`; a closed
+    provider refuses every call with `ProviderError`.
     """
 
     def __init__(
@@ -183,6 +196,7 @@ class MockProvider(AsyncResource):
         if max_history_events < 2:
             raise ValueError("max_history_events must be at least 2")
         self._name = name
+        self._prefix = f"{name}:"
         self._clock: Clock = clock if clock is not None else RealClock()
         self._handlers: dict[str, TaskHandler] = dict(task_handlers or {})
         self.echo_unknown_tasks = echo_unknown_tasks
@@ -210,7 +224,7 @@ class MockProvider(AsyncResource):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.faults = Faults()
-        """Fault injection for this provider's API calls (see :class:`Faults`)."""
+        """Fault injection for this provider's API calls (see `Faults`)."""
 
     def __repr__(self) -> str:
         return (
@@ -237,7 +251,7 @@ class MockProvider(AsyncResource):
 
     @property
     def closed(self) -> bool:
-        """Whether :meth:`aclose` was called."""
+        """Whether `aclose` was called."""
         return self._closed
 
     async def __aenter__(self) -> Self:
@@ -276,33 +290,32 @@ class MockProvider(AsyncResource):
 
     # ------------------------------------------------------------- workflows
 
-    def _compile(self, spec: WorkflowSpec) -> tuple[Machine, str]:
-        problems: list[tuple[str, str]] = []
-        problem = name_problem(spec.workflow_id)
-        if problem is not None:
-            problems.append(("workflow_id", problem))
-        try:
-            # Compiled from an unsorted copy (templates keep their key order);
-            # the sorted text only detects changes.
+    def _compile(self, spec: WorkflowSpec) -> Machine:
+        # The rules every engine shares (a direct caller gets them too), then
+        # the state machine name and the definition as the mock runs it.
+        compiled: list[Machine] = []
+
+        def engine_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
+            problems: list[tuple[str, str]] = []
+            problem = name_problem(spec.workflow_id)
+            if problem is not None:
+                problems.append(("workflow_id", problem))
+            # Compiled from an unsorted copy: templates keep their key order.
             copied = json.loads(json.dumps(spec.definition))
-            definition_text = json.dumps(copied, separators=(",", ":"), sort_keys=True)
-        except (TypeError, ValueError):
-            problems.append(("definition", "must be JSON-serializable"))
-            raise InvalidSpecError(problems) from None
-        if len(definition_text.encode()) > MAX_DEFINITION_BYTES:
-            problems.append(("definition", f"must be at most {MAX_DEFINITION_BYTES} bytes"))
-        if self.item_reader is None:
-            problems.extend(_storage_problems(copied, "definition"))
-        try:
-            machine = compile_definition(copied)
-        except InvalidSpecError as exc:
-            raise InvalidSpecError(problems + exc.problems) from None
-        if problems:
-            raise InvalidSpecError(problems)
-        return machine, definition_text
+            if self.item_reader is None:
+                problems.extend(_storage_problems(copied, "definition"))
+            try:
+                compiled.append(compile_definition(copied))
+            except InvalidSpecError as exc:
+                problems.extend(exc.problems)
+            return problems
+
+        with_shared_rules(spec, engine_problems)
+        return compiled[0]
 
     async def validate(self, spec: WorkflowSpec) -> None:
-        """Raise :class:`InvalidSpecError` unless the mock can run ``spec`` exactly."""
+        """Raise [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError] unless the mock can
+        run ``spec`` exactly."""
         await self._enter("validate")
         self._compile(spec)
         self.faults.after("validate")
@@ -315,28 +328,32 @@ class MockProvider(AsyncResource):
         started with.
         """
         await self._enter("create_workflow")
-        machine, definition_text = self._compile(spec)
+        machine = self._compile(spec)
         timeout: float | None = machine.timeout_seconds
         if timeout is None and spec.timeout is not None:
             timeout = spec.timeout.total_seconds()
+        stored = _stored_spec(spec, self._name)
+        stored_text = codec.to_json(stored)
         existing = self._workflows.get(spec.workflow_id)
         if existing is None:
             workflow = _Workflow(
-                machine,
-                definition_text,
-                timeout,
-                self._clock.now(),
-                {"state_machine": f"mock:{spec.workflow_id}"},
+                machine=machine,
+                spec=stored,
+                spec_text=stored_text,
+                timeout_seconds=timeout,
+                created_at=self._clock.now(),
+                resource_ids={"state_machine": f"{self._name}:{spec.workflow_id}"},
             )
             self._workflows[spec.workflow_id] = workflow
             message = "created"
         else:
             workflow = existing
-            if (existing.definition_text, existing.timeout_seconds) == (definition_text, timeout):
+            if existing.spec_text == stored_text:
                 message = "unchanged"
             else:
                 existing.machine = machine
-                existing.definition_text = definition_text
+                existing.spec = stored
+                existing.spec_text = stored_text
                 existing.timeout_seconds = timeout
                 message = "updated"
         self.faults.after("create_workflow")
@@ -347,6 +364,27 @@ class MockProvider(AsyncResource):
             created_at=workflow.created_at,
             message=message,
         )
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        """The spec as created (every field), from the engine's own record."""
+        await self._enter("get_workflow")
+        workflow = self._workflows.get(workflow_id)
+        if workflow is None:
+            raise WorkflowNotFoundError(workflow_id)
+        self.faults.after("get_workflow")
+        return workflow.spec
+
+    async def list_workflows(self) -> AsyncIterator[WorkflowSpec]:
+        """Yield the spec of every workflow, sorted by workflow id."""
+        await self._enter("list_workflows")
+        specs = [self._workflows[key].spec for key in sorted(self._workflows)]
+        self.faults.after("list_workflows")
+        for spec in specs:
+            yield spec
+
+    def owns_execution(self, execution_id: str) -> bool:
+        """Whether ``execution_id`` is one of ours: ``<name>:<workflow>:<execution>``."""
+        return isinstance(execution_id, str) and execution_id.startswith(self._prefix)
 
     async def delete_workflow(self, workflow_id: str) -> None:
         """Forget the definition (idempotent). Running executions finish."""
@@ -395,16 +433,20 @@ class MockProvider(AsyncResource):
             if problem is not None:
                 raise InvalidSpecError.single("execution_name", problem)
         input_text, input_value = self._payload(execution_input.input)
-        execution_id = f"mock:{workflow_id}:{name}"
+        execution_id = f"{self._prefix}{workflow_id}:{name}"
         existing = self._executions.get(execution_id)
         if existing is not None:
             lost = self._unanswered_starts.get(execution_id) == encode_json(input_value)
             if lost:
                 return self._result(existing, "started by an earlier attempt whose answer was lost")
             if existing.state.is_terminal:
-                raise ExecutionAlreadyExistsError(name, "that execution is closed")
+                raise ExecutionAlreadyExistsError(
+                    name, "that execution is closed", execution_id=execution_id
+                )
             if encode_json(existing.input_value) != encode_json(input_value):
-                raise ExecutionAlreadyExistsError(name, "it is running with a different input")
+                raise ExecutionAlreadyExistsError(
+                    name, "it is running with a different input", execution_id=execution_id
+                )
             return self._result(existing, "already running")
         record = self._new_record(
             execution_id,
@@ -464,7 +506,7 @@ class MockProvider(AsyncResource):
         info = ExecutionInfo(
             execution_id=record.execution_id,
             name=record.name,
-            state_machine_id=f"mock:{record.workflow_id}",
+            state_machine_id=f"{self._prefix}{record.workflow_id}",
             state_machine_name=record.workflow_id,
             start_time=record.start_time,
             role_arn=_ROLE_ARN,
@@ -695,9 +737,7 @@ class MockProvider(AsyncResource):
     def _callback(self, task_token: str) -> Callback:
         callback = self._callbacks.get(task_token)
         if callback is None or callback.future.done():
-            raise TaskTokenError(
-                f"task token {task_token!r} is unknown, or its task has closed or timed out"
-            )
+            raise TaskTokenError(task_token, "it is unknown, or its task has closed or timed out")
         return callback
 
     async def send_task_success(self, task_token: str, output: Any) -> None:
@@ -707,7 +747,7 @@ class MockProvider(AsyncResource):
         try:
             text, value = self._payload(output)
         except InvalidSpecError as exc:
-            raise TaskTokenError(f"invalid output for task token {task_token!r}: {exc}") from exc
+            raise TaskTokenError(task_token, f"invalid output: {exc}") from exc
         del text
         callback.future.set_result(value)
         self.faults.after("send_task_success")
@@ -747,7 +787,7 @@ class MockProvider(AsyncResource):
             input_text, input_value = self._payload(request.input)
         except InvalidSpecError as exc:
             raise StatesError("StepFunctions.InvalidExecutionInputException", str(exc)) from None
-        execution_id = f"mock:{workflow_id}:{name}"
+        execution_id = f"{self._prefix}{workflow_id}:{name}"
         if execution_id in self._executions:
             raise StatesError(
                 "StepFunctions.ExecutionAlreadyExistsException",
@@ -785,7 +825,7 @@ class MockProvider(AsyncResource):
             "Input": input_value if request.output_as_json else input_text,
             "Name": name,
             "Output": output if request.output_as_json else record.output_text,
-            "StateMachineArn": f"mock:{workflow_id}",
+            "StateMachineArn": f"{self._prefix}{workflow_id}",
             "Status": "SUCCEEDED",
             "StopDate": int((record.stop_time or record.start_time).timestamp() * 1000),
         }
@@ -814,7 +854,7 @@ class MockProvider(AsyncResource):
         info = ExecutionInfo(
             execution_id=child.execution_id,
             name=child.name,
-            state_machine_id=f"mock:{parent.workflow_id}",
+            state_machine_id=f"{self._prefix}{parent.workflow_id}",
             state_machine_name=parent.workflow_id,
             start_time=self._clock.now(),
             role_arn=_ROLE_ARN,

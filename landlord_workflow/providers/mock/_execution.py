@@ -1,6 +1,6 @@
 """The mock engine's record of one execution: state, history, checkpoint, task.
 
-:class:`ExecutionRecord` is the core's :class:`Recorder`: every AWS history
+`ExecutionRecord` is the core's `Recorder`: every AWS history
 event is counted by the core (toward the 25,000 limit) and the record keeps
 only the events of the contract (``StateEntered``, ``StateExited``,
 ``TaskFailed``, ``TaskRetried``, execution events), each with

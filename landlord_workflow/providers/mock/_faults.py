@@ -12,10 +12,11 @@ without monkeypatching::
 
 Faults are consumed in the order they were added. ``throttle`` and
 ``unavailable`` raise *before* the operation runs; ``drop_response`` runs
-the operation and then raises :class:`ProviderUnavailableError` (a lost
+the operation and then raises
+[`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError] (a lost
 response - a retried start must not create a second execution). Latency is
 **real (wall-clock) time**, so it can trip the Manager's per-attempt timeout
-even when the provider runs on a :class:`VirtualClock`.
+even when the provider runs on a `VirtualClock`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ OPERATIONS = frozenset(
     {
         "validate",
         "create_workflow",
+        "get_workflow",
+        "list_workflows",
         "start_execution",
         "get_execution_status",
         "stop_execution",
@@ -90,7 +93,7 @@ class Faults:
         rate: float | None = None,
         seed: int | None = None,
     ) -> None:
-        """Raise :class:`ThrottledError` before ``operation``.
+        """Raise [`ThrottledError`][landlord_workflow.errors.ThrottledError] before ``operation``.
 
         ``times`` calls in a row (default 1), or - with ``rate`` - each call
         with that probability (``times`` then caps how often; ``seed`` makes
@@ -106,7 +109,8 @@ class Faults:
         rate: float | None = None,
         seed: int | None = None,
     ) -> None:
-        """Raise :class:`ProviderUnavailableError` before ``operation`` (see :meth:`throttle`)."""
+        """Raise [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError]
+        before ``operation`` (see `throttle`)."""
         self._add(operation, "unavailable", times, rate, seed)
 
     def drop_response(
@@ -117,7 +121,9 @@ class Faults:
         rate: float | None = None,
         seed: int | None = None,
     ) -> None:
-        """Run ``operation``, then raise :class:`ProviderUnavailableError` (response lost)."""
+        """Run ``operation``, then raise
+        [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError] (response
+        lost)."""
         self._add(operation, "drop", times, rate, seed)
 
     def latency(self, operation: str, delay: float | timedelta | None) -> None:

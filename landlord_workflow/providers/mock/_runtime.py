@@ -1,6 +1,6 @@
 """The mock engine's Runtime: the ASL core on asyncio and the provider's Clock.
 
-One :class:`MockRuntime` serves one run of one execution (its first run or a
+One `MockRuntime` serves one run of one execution (its first run or a
 redrive). Time, sleeping and task timeouts use the provider's clock (real or
 virtual); randomness comes from a per-execution ``random.Random`` (seeded
 when the provider is given a seed); tasks run the provider's handlers routed
@@ -52,7 +52,7 @@ class _StopRun(Exception):  # noqa: N818 - internal signal, never escapes run_al
 
 
 class MockRuntime:
-    """The core's :class:`~landlord_workflow._asl.Runtime` for one execution run."""
+    """The core's `landlord_workflow._asl.Runtime` for one execution run."""
 
     def __init__(self, provider: MockProvider, record: ExecutionRecord) -> None:
         self.provider = provider

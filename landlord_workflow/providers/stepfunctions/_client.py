@@ -1,12 +1,12 @@
 """The lifecycle of the one aioboto3 ``stepfunctions`` client a provider owns.
 
-:class:`SFNClientLifecycle` builds the aioboto3 session and the
-:class:`~aiobotocore.config.AioConfig` (botocore retries off: the Manager's
+`SFNClientLifecycle` builds the aioboto3 session and the
+`AioConfig` (botocore retries off: the Manager's
 ``CallPolicy`` is the single retry layer), opens the client lazily under a
-lock inside an :class:`contextlib.AsyncExitStack` after preloading botocore's
+lock inside an `contextlib.AsyncExitStack` after preloading botocore's
 models in a worker thread, looks the account id up once with STS
 GetCallerIdentity, and closes the client. Once closed it refuses to open
-again: every later use raises :class:`~landlord_workflow.ProviderError`.
+again: every later use raises [`ProviderError`][landlord_workflow.errors.ProviderError].
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class SFNClientLifecycle:
         return "closed" if self._closed else ("open" if self._client is not None else "idle")
 
     def check_open(self) -> None:
-        """Raise :class:`~landlord_workflow.ProviderError` once closed."""
+        """Raise [`ProviderError`][landlord_workflow.errors.ProviderError] once closed."""
         if self._closed:
             raise ProviderError("StepFunctionsProvider is closed")
 

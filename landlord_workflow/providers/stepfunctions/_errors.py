@@ -2,9 +2,9 @@
 
 ``ClientError`` codes follow the table in the Step Functions design notes;
 connection trouble, read/connect timeouts and HTTP 5xx are
-:class:`~landlord_workflow.errors.ProviderUnavailableError`; throttling is
-:class:`~landlord_workflow.errors.ThrottledError`; everything else permanent
-is :class:`~landlord_workflow.errors.ProviderError`. The original exception
+[`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError]; throttling is
+[`ThrottledError`][landlord_workflow.errors.ThrottledError]; everything else permanent
+is [`ProviderError`][landlord_workflow.errors.ProviderError]. The original exception
 is always chained as ``__cause__``. Messages carry the error code and the
 engine's message, never request payloads or credentials.
 """
@@ -24,6 +24,7 @@ from landlord_workflow.errors import (
     InvalidSpecError,
     ProviderError,
     ProviderUnavailableError,
+    TaskTokenError,
     ThrottledError,
     WorkflowError,
     WorkflowNotFoundError,
@@ -76,6 +77,9 @@ INVALID_CODES: dict[str, str] = {
     "StateMachineTypeNotSupported": "provider_config",
     "TooManyTags": "tags",
 }
+TASK_TOKEN_CODES = frozenset({"TaskDoesNotExist", "TaskTimedOut", "InvalidToken", "InvalidOutput"})
+"""SendTask* answers about the token itself: it is unknown, closed, timed out or malformed."""
+
 _EMPTY_CODE_INVALID_OPERATIONS = frozenset(
     {"CreateStateMachine", "UpdateStateMachine", "StartExecution"}
 )
@@ -87,7 +91,7 @@ _HTTP_BAD_REQUEST = 400
 class ErrorContext:
     """What a failing call was about, to build precise errors."""
 
-    __slots__ = ("execution_id", "execution_name", "operation", "workflow_id")
+    __slots__ = ("execution_id", "execution_name", "operation", "task_token", "workflow_id")
 
     def __init__(
         self,
@@ -96,8 +100,10 @@ class ErrorContext:
         workflow_id: str | None = None,
         execution_id: str | None = None,
         execution_name: str | None = None,
+        task_token: str | None = None,
     ) -> None:
         self.operation = operation
+        self.task_token = task_token
         self.workflow_id = workflow_id
         self.execution_id = execution_id
         self.execution_name = execution_name
@@ -137,7 +143,13 @@ def map_client_error(exc: ClientError, context: ErrorContext) -> WorkflowError:
     if code == "ExecutionDoesNotExist":
         return ExecutionNotFoundError(context.execution_id or "<unknown>")
     if code == "ExecutionAlreadyExists":
-        return ExecutionAlreadyExistsError(context.execution_name or "<unknown>", message)
+        return ExecutionAlreadyExistsError(
+            context.execution_name or "<unknown>",
+            message,
+            execution_id=context.execution_id or "<unknown>",
+        )
+    if code in TASK_TOKEN_CODES:
+        return TaskTokenError(context.task_token or "<unknown>", f"{code}: {message}")
     if code == "StateMachineDeleting":
         if context.operation == "CreateStateMachine":
             # The old machine of that name is still being deleted; it will go.

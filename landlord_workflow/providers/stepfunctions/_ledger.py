@@ -27,7 +27,7 @@ _REDRIVE_TOKEN_REUSE_SECONDS = 300.0
 
 
 def bounded_put(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
-    """Set ``cache[key]`` as the newest entry, dropping the oldest beyond :data:`REMEMBERED`."""
+    """Set ``cache[key]`` as the newest entry, dropping the oldest beyond `REMEMBERED`."""
     cache[key] = value
     cache.move_to_end(key)
     while len(cache) > REMEMBERED:

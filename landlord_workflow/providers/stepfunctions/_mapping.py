@@ -2,7 +2,7 @@
 
 Nothing here performs I/O: definitions and inputs are rendered to the exact
 bytes sent, ``DescribeExecution`` answers become
-:class:`~landlord_workflow.ExecutionStatus`, and raw history events are
+[`ExecutionStatus`][landlord_workflow.ExecutionStatus], and raw history events are
 normalised to the engine-neutral event types.
 """
 
@@ -15,13 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from landlord_workflow._asl.structure import structure_problems
-from landlord_workflow._json import encode_json
-from landlord_workflow._limits import (
-    MAX_DEFINITION_BYTES,
-    MAX_PAYLOAD_BYTES,
-    MAX_TAGS,
-    name_problem,
-)
+from landlord_workflow._json import encode_json, join_path
+from landlord_workflow._limits import MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, name_problem
 from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     ExecutionError,
@@ -31,6 +26,7 @@ from landlord_workflow._types import (
     WorkflowSpec,
 )
 from landlord_workflow.errors import InvalidSpecError, ProviderError
+from landlord_workflow.providers.stepfunctions._specs import tag_problems
 
 if TYPE_CHECKING:
     from types_aiobotocore_stepfunctions.literals import ExecutionStatusType
@@ -114,16 +110,21 @@ def timeout_seconds(timeout: timedelta) -> int:
     return max(1, math.ceil(timeout.total_seconds()))
 
 
+def timeout_in_definition(spec: WorkflowSpec) -> bool:
+    """Whether ``spec.timeout`` is written into the definition (it sets no timeout itself)."""
+    return (
+        spec.timeout is not None
+        and "TimeoutSeconds" not in spec.definition
+        and "TimeoutSecondsPath" not in spec.definition
+    )
+
+
 def definition_document(spec: WorkflowSpec) -> dict[str, Any]:
     """The definition to deploy: ``spec.timeout`` becomes a top-level
     ``TimeoutSeconds`` unless the definition sets ``TimeoutSeconds`` (or
     ``TimeoutSecondsPath``) itself."""
     document = dict(spec.definition)
-    if (
-        spec.timeout is not None
-        and "TimeoutSeconds" not in document
-        and "TimeoutSecondsPath" not in document
-    ):
+    if spec.timeout is not None and timeout_in_definition(spec):
         document["TimeoutSeconds"] = timeout_seconds(spec.timeout)
     return document
 
@@ -161,13 +162,7 @@ def spec_problems(spec: WorkflowSpec, *, default_role_arn: str | None) -> list[t
         if size > MAX_DEFINITION_BYTES:
             problems.append(("definition", f"is {size} bytes; Step Functions accepts at most 1 MB"))
 
-    if len(spec.tags) > MAX_TAGS:
-        problems.append(("tags", f"at most {MAX_TAGS} tags (got {len(spec.tags)})"))
-    for key, value in spec.tags.items():
-        if not 1 <= len(key) <= 128:
-            problems.append((f"tags.{key}", "tag keys must be 1-128 characters"))
-        if len(value) > 256:
-            problems.append((f"tags.{key}", "tag values must be at most 256 characters"))
+    problems.extend(tag_problems(spec))
 
     for key in sorted(set(spec.provider_config) - PROVIDER_CONFIG_KEYS):
         known = ", ".join(sorted(PROVIDER_CONFIG_KEYS))
@@ -206,24 +201,35 @@ def tag_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
 # -- inputs and outputs ------------------------------------------------------
 
 
-def encode_input(value: Any) -> str:
-    """The exact input bytes of a start: sorted keys, compact; ``None`` is ``{}``.
+def encode_payload(field: str, value: Any) -> str:
+    """The exact bytes of an input or task output: sorted keys, compact; ``None`` is ``{}``.
 
-    A retried start therefore sends identical input, which Step Functions
-    needs to recognise it as the same request.
+    A retried call therefore sends identical bytes, which Step Functions
+    needs to recognise it as the same request. Too large or not JSON:
+    `InvalidSpecError` naming ``field``.
     """
     if value is None:
         return "{}"
     try:
         text = encode_json(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidSpecError.single("input", f"must be JSON serialisable: {exc}") from exc
+    except InvalidSpecError as exc:
+        raise InvalidSpecError(
+            [
+                (field if path == "$" else join_path(field, path), message)
+                for path, message in exc.problems
+            ]
+        ) from None
     size = len(text.encode())
     if size > MAX_PAYLOAD_BYTES:
         raise InvalidSpecError.single(
-            "input", f"is {size} bytes; Step Functions accepts at most {MAX_PAYLOAD_BYTES}"
+            field, f"is {size} bytes; Step Functions accepts at most {MAX_PAYLOAD_BYTES}"
         )
     return text
+
+
+def encode_input(value: Any) -> str:
+    """The exact input bytes of a start (see `encode_payload`)."""
+    return encode_payload("input", value)
 
 
 def decode_document(text: str | None) -> Any:
@@ -316,7 +322,8 @@ def status_from_description(
     failed_at: str | None = None,
     history: Sequence[ExecutionEvent] = (),
 ) -> ExecutionStatus:
-    """An :class:`ExecutionStatus` from a ``DescribeExecution`` answer."""
+    """An [`ExecutionStatus`][landlord_workflow.ExecutionStatus] from a ``DescribeExecution``
+    answer."""
     state = to_state(description["status"])
     output = None
     if state is ExecutionState.SUCCEEDED:
@@ -342,7 +349,8 @@ def status_from_description(
 
 
 def status_from_list_item(item: ExecutionListItemTypeDef, *, workflow_id: str) -> ExecutionStatus:
-    """A history-less, payload-less :class:`ExecutionStatus` from ``ListExecutions``."""
+    """A history-less, payload-less [`ExecutionStatus`][landlord_workflow.ExecutionStatus] from
+    ``ListExecutions``."""
     stop = item.get("stopDate")
     return ExecutionStatus(
         execution_id=item["executionArn"],

@@ -2,12 +2,10 @@
 
 One provider owns one aioboto3 ``stepfunctions`` client. The client is opened
 by ``async with provider`` (or lazily by the first call) inside an
-:class:`contextlib.AsyncExitStack` and closed by :meth:`aclose`; a closed
-provider refuses every call with :class:`~landlord_workflow.ProviderError`.
-botocore's own retries are off: the Manager's ``CallPolicy`` is the single
-retry layer, so every attempt is counted and visible. The client's lifecycle
-lives in :mod:`.client`, the memory of in-doubt starts and redrives in
-:mod:`.ledger`.
+`contextlib.AsyncExitStack` and closed by ``aclose``; a closed provider
+refuses every call with `ProviderError`. botocore's own retries are off: the
+Manager's ``CallPolicy`` is the single retry layer, so every attempt is
+counted and visible.
 
 API calls per method (IAM actions in brackets):
 
@@ -15,10 +13,15 @@ API calls per method (IAM actions in brackets):
 * ``create_workflow``: CreateStateMachine [states:CreateStateMachine,
   states:TagResource, iam:PassRole], then DescribeStateMachine
   [states:DescribeStateMachine] and, if the definition or role differ,
-  UpdateStateMachine [states:UpdateStateMachine]. The describe also follows a
-  successful create because AWS treats a create with the same definition as
-  idempotent and silently ignores a changed ``roleArn`` (and moto ignores a
-  changed definition).
+  UpdateStateMachine [states:UpdateStateMachine]; then ListTagsForResource
+  [states:ListTagsForResource] and, where the spec's tags differ,
+  TagResource and UntagResource [states:UntagResource]. The describe and the
+  tag check also follow a successful create because AWS treats a create with
+  the same definition as idempotent and silently ignores a changed
+  ``roleArn`` and changed tags (and moto ignores a changed definition).
+* ``get_workflow``: DescribeStateMachine and ListTagsForResource.
+* ``list_workflows``: ListStateMachines [states:ListStateMachines], then
+  ``get_workflow`` for each.
 * ``start_execution``: StartExecution [states:StartExecution]; on
   ``ExecutionAlreadyExists`` DescribeExecution.
 * ``get_execution_status``: one DescribeExecution [states:DescribeExecution];
@@ -30,6 +33,9 @@ API calls per method (IAM actions in brackets):
 * ``delete_workflow``: DeleteStateMachine [states:DeleteStateMachine].
 * ``redrive_execution``: RedriveExecution [states:RedriveExecution].
 * ``list_executions``: ListExecutions [states:ListExecutions].
+* ``send_task_success``, ``send_task_failure``, ``send_task_heartbeat``:
+  SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat
+  [states:SendTaskSuccess, states:SendTaskFailure, states:SendTaskHeartbeat].
 * the account id, unless configured: STS GetCallerIdentity once (no IAM
   permission needed).
 """
@@ -62,6 +68,7 @@ from landlord_workflow._types import (
     ExecutionStatus,
     WorkflowSpec,
 )
+from landlord_workflow._validation import with_shared_rules
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
@@ -89,6 +96,7 @@ from landlord_workflow.providers.stepfunctions._mapping import (
     STOP_ERROR_CODE,
     decode_document,
     encode_input,
+    encode_payload,
     failing_state,
     normalise_history,
     render_definition,
@@ -99,8 +107,15 @@ from landlord_workflow.providers.stepfunctions._mapping import (
     status_from_description,
     status_from_list_item,
     tag_list,
+    timeout_in_definition,
     to_state,
     to_utc,
+)
+from landlord_workflow.providers.stepfunctions._settings import settings_problems
+from landlord_workflow.providers.stepfunctions._specs import (
+    SPEC_TAG_PREFIX,
+    spec_from_engine,
+    spec_tags,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +125,7 @@ if TYPE_CHECKING:
         GetExecutionHistoryInputTypeDef,
         HistoryEventTypeDef,
         ListExecutionsInputTypeDef,
+        ListStateMachinesInputTypeDef,
     )
 
 __all__ = ["StepFunctionsProvider"]
@@ -126,7 +142,8 @@ _MAX_CAUSE_CHARS = 32_768
 
 
 class StepFunctionsProvider(AsyncResource):
-    """The :class:`~landlord_workflow.Provider` for AWS Step Functions (name ``"step-functions"``).
+    """The [`Provider`][landlord_workflow.Provider] for AWS Step Functions (name
+    ``"step-functions"``).
 
     Parameters (keyword-only):
 
@@ -148,15 +165,16 @@ class StepFunctionsProvider(AsyncResource):
         session using the usual AWS credential chain.
     ``connect_timeout``, ``read_timeout``
         Per-request socket timeouts (defaults 5 s and 30 s). A timeout
-        raises :class:`~landlord_workflow.ProviderUnavailableError`.
+        raises [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError].
     ``max_pool_connections``
         Size of the client's HTTP connection pool (default 10).
     ``consistency_window``
         DescribeExecution is eventually consistent right after a start: an
         ``ExecutionDoesNotExist`` for an execution this provider started less
         than this long ago (default 10 s) raises the transient
-        :class:`~landlord_workflow.ProviderUnavailableError`, which the
-        Manager retries, instead of :class:`~landlord_workflow.ExecutionNotFoundError`.
+        [`ProviderUnavailableError`][landlord_workflow.errors.ProviderUnavailableError], which the
+        Manager retries, instead of
+        [`ExecutionNotFoundError`][landlord_workflow.errors.ExecutionNotFoundError].
 
     Only STANDARD state machines are created and supported (express
     executions cannot be described, stopped or redriven). Execution ids are
@@ -177,8 +195,11 @@ class StepFunctionsProvider(AsyncResource):
         max_pool_connections: int = 10,
         consistency_window: timedelta = timedelta(seconds=10),
     ) -> None:
-        if not region:
-            raise ValueError("region is required")
+        problems = settings_problems(
+            region=region, endpoint_url=endpoint_url, account_id=account_id
+        )
+        if problems:
+            raise InvalidSpecError(problems)
         self._region = region
         self._partition = partition_for_region(region)
         self._role_arn = role_arn
@@ -210,8 +231,8 @@ class StepFunctionsProvider(AsyncResource):
     def client(self) -> SFNClient:
         """The open aiobotocore ``stepfunctions`` client (to register event hooks).
 
-        Raises :class:`~landlord_workflow.ProviderError` before the client is
-        opened and after :meth:`aclose`.
+        Raises [`ProviderError`][landlord_workflow.errors.ProviderError] before the client is
+        opened and after `aclose`.
         """
         self._sfn.check_open()
         client = self._sfn.client
@@ -257,12 +278,14 @@ class StepFunctionsProvider(AsyncResource):
         workflow_id: str | None = None,
         execution_id: str | None = None,
         execution_name: str | None = None,
+        task_token: str | None = None,
     ) -> Iterator[ErrorContext]:
         context = ErrorContext(
             operation,
             workflow_id=workflow_id,
             execution_id=execution_id,
             execution_name=execution_name,
+            task_token=task_token,
         )
         _log.debug(
             "calling Step Functions %s",
@@ -282,11 +305,10 @@ class StepFunctionsProvider(AsyncResource):
     async def validate(self, spec: WorkflowSpec) -> None:
         """Check ``spec`` locally (no API call): ASL structure, the state
         machine name rules, the 1 MB definition limit, the timeout, tags and
-        the IAM role. Raises one :class:`InvalidSpecError` listing every problem."""
+        the IAM role. Raises one [`InvalidSpecError`][landlord_workflow.errors.InvalidSpecError]
+        listing every problem."""
         self._check_open()
-        problems = spec_problems(spec, default_role_arn=self._role_arn)
-        if problems:
-            raise InvalidSpecError(problems)
+        with_shared_rules(spec, lambda spec: spec_problems(spec, default_role_arn=self._role_arn))
 
     async def create_workflow(self, spec: WorkflowSpec) -> CreateWorkflowResult:
         """Create the state machine ``spec.workflow_id`` (STANDARD), or update it.
@@ -299,6 +321,7 @@ class StepFunctionsProvider(AsyncResource):
         client = await self._ensure_client()
         role = role_for(spec, self._role_arn)
         definition = render_definition(spec)
+        tags = spec_tags(spec, timeout_in_definition=timeout_in_definition(spec))
         arn = await self._state_machine_arn(spec.workflow_id)
         with self._api("CreateStateMachine", workflow_id=spec.workflow_id):
             try:
@@ -307,7 +330,7 @@ class StepFunctionsProvider(AsyncResource):
                     definition=definition,
                     roleArn=role,
                     type="STANDARD",
-                    tags=tag_list(spec.tags),
+                    tags=tag_list(tags),
                 )
                 existed = False
             except ClientError as exc:
@@ -331,9 +354,11 @@ class StepFunctionsProvider(AsyncResource):
                     await client.update_state_machine(stateMachineArn=arn, definition=definition)
                 else:
                     await client.update_state_machine(stateMachineArn=arn, roleArn=role)
-            if spec.tags:
-                with self._api("TagResource", workflow_id=spec.workflow_id):
-                    await client.tag_resource(resourceArn=arn, tags=tag_list(spec.tags))
+        # An idempotent create (same name and definition) ignores changed tags
+        # (AWS) or any change at all (moto): the tags are checked every time.
+        if await self._retag(arn, spec.workflow_id, tags):
+            changed.append("spec fields")
+        if changed:
             message = f"updated {' and '.join(changed)}"
         else:
             # A 200 from CreateStateMachine may also be an existing, identical
@@ -347,6 +372,89 @@ class StepFunctionsProvider(AsyncResource):
             message=message,
         )
 
+    async def _tags(self, arn: str, workflow_id: str) -> dict[str, str]:
+        client = await self._ensure_client()
+        with self._api("ListTagsForResource", workflow_id=workflow_id):
+            listed = await client.list_tags_for_resource(resourceArn=arn)
+        return {tag["key"]: tag["value"] for tag in listed.get("tags", [])}
+
+    async def _retag(self, arn: str, workflow_id: str, wanted: dict[str, str]) -> bool:
+        """Make the machine's tags hold ``wanted``; whether anything changed.
+
+        Our own spec chunks that are no longer wanted are removed; tags that
+        other tools put on the machine are left alone.
+        """
+        current = await self._tags(arn, workflow_id)
+        stale = sorted(
+            key for key in current if key.startswith(SPEC_TAG_PREFIX) and key not in wanted
+        )
+        missing = {key: value for key, value in wanted.items() if current.get(key) != value}
+        client = await self._ensure_client()
+        if missing:
+            with self._api("TagResource", workflow_id=workflow_id):
+                await client.tag_resource(resourceArn=arn, tags=tag_list(missing))
+        if stale:
+            with self._api("UntagResource", workflow_id=workflow_id):
+                await client.untag_resource(resourceArn=arn, tagKeys=stale)
+        return bool(missing or stale)
+
+    async def get_workflow(self, workflow_id: str) -> WorkflowSpec:
+        """DescribeStateMachine and ListTagsForResource: the spec as created.
+
+        The definition comes back as sent; the spec's other fields come from
+        the tags the adapter stores them in (see the Step Functions docs page).
+        """
+        self._check_open()
+        if name_problem(workflow_id) is not None:
+            raise WorkflowNotFoundError(workflow_id)
+        client = await self._ensure_client()
+        arn = await self._state_machine_arn(workflow_id)
+        with self._api("DescribeStateMachine", workflow_id=workflow_id):
+            described = await client.describe_state_machine(stateMachineArn=arn)
+        tags = await self._tags(arn, workflow_id)
+        return self._spec_from(workflow_id, described["definition"], tags)
+
+    def _spec_from(
+        self, workflow_id: str, definition_text: str, tags: dict[str, str]
+    ) -> WorkflowSpec:
+        definition = decode_document(definition_text)
+        if not isinstance(definition, dict):
+            raise ProviderError(f"state machine {workflow_id!r} has a definition that is not JSON")
+        return spec_from_engine(
+            workflow_id=workflow_id, provider_type=PROVIDER_NAME, definition=definition, tags=tags
+        )
+
+    async def list_workflows(self) -> AsyncIterator[WorkflowSpec]:
+        """ListStateMachines page by page; each machine read with `get_workflow`."""
+        self._check_open()
+        client = await self._ensure_client()
+        token: str | None = None
+        while True:
+            request: ListStateMachinesInputTypeDef = {"maxResults": _LIST_PAGE_SIZE}
+            if token is not None:
+                request["nextToken"] = token
+            with self._api("ListStateMachines"):
+                page = await client.list_state_machines(**request)
+            for item in page["stateMachines"]:
+                if item.get("type", "STANDARD") != "STANDARD":
+                    continue
+                try:
+                    yield await self.get_workflow(item["name"])
+                except WorkflowNotFoundError:
+                    continue  # deleted meanwhile
+            token = page.get("nextToken")
+            if not token:
+                return
+
+    def owns_execution(self, execution_id: str) -> bool:
+        """Whether ``execution_id`` is an execution ARN of this provider's partition and region."""
+        parsed = parse_execution_arn(execution_id) if isinstance(execution_id, str) else None
+        return (
+            parsed is not None
+            and parsed.partition == self._partition
+            and parsed.region == self._region
+        )
+
     async def start_execution(
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
@@ -354,7 +462,8 @@ class StepFunctionsProvider(AsyncResource):
 
         The input is sent as sorted, compact JSON, so a retried start sends
         identical bytes. Same name, same input and still RUNNING returns the
-        running execution; otherwise :class:`ExecutionAlreadyExistsError` --
+        running execution; otherwise
+        [`ExecutionAlreadyExistsError`][landlord_workflow.errors.ExecutionAlreadyExistsError] --
         except when this provider's own earlier attempt with that name and
         input got no answer (connection lost, timeout, 5xx, cancelled): that
         execution is the one the lost attempt created, so it is returned even
@@ -375,7 +484,9 @@ class StepFunctionsProvider(AsyncResource):
         arn = execution_arn(state_machine=machine, name=name)
         # Until the engine answers, the execution may or may not exist.
         earlier_attempt_lost = self._ledger.start_in_doubt(arn, payload)
-        with self._api("StartExecution", workflow_id=workflow_id, execution_name=name) as context:
+        with self._api(
+            "StartExecution", workflow_id=workflow_id, execution_id=arn, execution_name=name
+        ) as context:
             try:
                 started = await client.start_execution(
                     stateMachineArn=machine, name=name, input=payload
@@ -432,7 +543,7 @@ class StepFunctionsProvider(AsyncResource):
             if status == "RUNNING"
             else f"it is {to_state(status).value}"
         )
-        raise ExecutionAlreadyExistsError(name, detail) from cause
+        raise ExecutionAlreadyExistsError(name, detail, execution_id=arn) from cause
 
     async def _describe(self, arn: str, workflow_id: str) -> DescribeExecutionOutputTypeDef:
         client = await self._ensure_client()
@@ -582,7 +693,8 @@ class StepFunctionsProvider(AsyncResource):
 
         A client token makes it idempotent: a retry of a redrive whose answer
         was lost (within 5 minutes) reuses the token instead of redriving
-        twice. A succeeded or running execution raises :class:`ProviderError`.
+        twice. A succeeded or running execution raises
+        [`ProviderError`][landlord_workflow.errors.ProviderError].
         """
         self._check_open()
         parsed = parse_execution_arn(execution_id)
@@ -630,3 +742,34 @@ class StepFunctionsProvider(AsyncResource):
             token = page.get("nextToken")
             if not token:
                 return
+
+    # -- callbacks (.waitForTaskToken) ------------------------------------------
+
+    async def send_task_success(self, task_token: str, output: Any) -> None:
+        """SendTaskSuccess: the waiting task succeeds with ``output`` (a JSON value)."""
+        self._check_open()
+        payload = encode_payload("output", output)
+        client = await self._ensure_client()
+        with self._api("SendTaskSuccess", task_token=task_token):
+            await client.send_task_success(taskToken=task_token, output=payload)
+
+    async def send_task_failure(
+        self, task_token: str, error: str, cause: str | None = None
+    ) -> None:
+        """SendTaskFailure: the waiting task fails with ``error`` and ``cause``."""
+        self._check_open()
+        client = await self._ensure_client()
+        with self._api("SendTaskFailure", task_token=task_token):
+            if cause is None:
+                await client.send_task_failure(taskToken=task_token, error=error)
+            else:
+                await client.send_task_failure(
+                    taskToken=task_token, error=error, cause=cause[:_MAX_CAUSE_CHARS]
+                )
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """SendTaskHeartbeat: the waiting task is alive (its HeartbeatSeconds restart)."""
+        self._check_open()
+        client = await self._ensure_client()
+        with self._api("SendTaskHeartbeat", task_token=task_token):
+            await client.send_task_heartbeat(taskToken=task_token)

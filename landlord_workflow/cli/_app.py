@@ -14,9 +14,10 @@
     landlord-workflow graph SPEC [EXECUTION_ID]
 
 Every command takes ``--provider``, ``--region``, ``--endpoint-url``,
-``--role-arn`` (they override :meth:`WorkflowConfig.from_env`) and ``--json``
+``--role-arn`` (they override
+[`WorkflowConfig.from_env`][landlord_workflow.WorkflowConfig.from_env]) and ``--json``
 (machine output: the codec's JSON of the result). ``SPEC`` is a JSON file
-holding a :class:`~landlord_workflow.WorkflowSpec`; ``--provider`` overrides
+holding a [`WorkflowSpec`][landlord_workflow.WorkflowSpec]; ``--provider`` overrides
 its ``provider_type``.
 
 Exit codes: ``0`` success (for ``run`` and ``wait``: the execution
@@ -40,23 +41,14 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import anyio
 import attrs
 
 from landlord_workflow import codec
 from landlord_workflow._durations import parse_duration
-from landlord_workflow._graph import mermaid
 from landlord_workflow._manager import Manager
-from landlord_workflow._progress import (
-    StepRow,
-    follow,
-    format_duration,
-    make_view,
-    step_rows,
-)
-from landlord_workflow._progress import timeline_lines as _timeline_lines
 from landlord_workflow._types import (
     ExecutionInput,
     ExecutionResult,
@@ -65,22 +57,23 @@ from landlord_workflow._types import (
     RetryPolicy,
     WorkflowSpec,
 )
-from landlord_workflow.config import KNOWN_PROVIDERS, WorkflowConfig
+from landlord_workflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from landlord_workflow.cli._config import WorkflowConfig, provider_names
+from landlord_workflow.cli._graph import mermaid
+from landlord_workflow.cli._live import (
+    StepRow,
+    follow,
+    format_duration,
+    make_view,
+    step_rows,
+)
+from landlord_workflow.cli._live import timeline_lines as _timeline_lines
 from landlord_workflow.errors import (
     ExecutionFailedError,
     InvalidSpecError,
     OperationTimeoutError,
     WorkflowError,
 )
-
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "main"]
-
-EXIT_OK = 0
-"""The command succeeded (``run``/``wait``: the execution succeeded)."""
-EXIT_FAILED = 1
-"""The execution failed, timed out or was cancelled, or the engine reported an error."""
-EXIT_USAGE = 2
-"""Bad arguments, configuration or spec (problems printed field by field)."""
 
 
 class _UsageError(Exception):
@@ -108,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     engine = common.add_argument_group("engine (override WORKFLOW_* variables)")
     engine.add_argument(
         "--provider",
-        choices=KNOWN_PROVIDERS,
+        choices=provider_names(),
         help="provider to use (default: the spec's provider_type, else WORKFLOW_DEFAULT_PROVIDER)",
     )
     engine.add_argument("--region", help="AWS region for Step Functions (WORKFLOW_SFN_REGION)")
@@ -187,7 +180,7 @@ def _duration(text: str) -> timedelta:
 # -- entry point -------------------------------------------------------------------------
 
 
-def main(
+def run_cli(
     argv: Sequence[str] | None = None,
     *,
     stdout: TextIO | None = None,
@@ -241,22 +234,24 @@ async def _dispatch(args: argparse.Namespace, io: _Io) -> int:
 # -- configuration -----------------------------------------------------------------------
 
 
+_OVERRIDES = {
+    "region": "WORKFLOW_SFN_REGION",
+    "endpoint_url": "WORKFLOW_SFN_ENDPOINT_URL",
+    "role_arn": "WORKFLOW_SFN_ROLE_ARN",
+}
+"""Command-line options and the variables they override."""
+
+
 def _config(args: argparse.Namespace, io: _Io, spec_provider: str | None = None) -> WorkflowConfig:
-    config = WorkflowConfig.from_env(io.environ)
-    changes: dict[str, Any] = {}
-    if args.region:
-        changes["sfn_region"] = args.region
-    if args.endpoint_url:
-        changes["sfn_endpoint_url"] = args.endpoint_url
-    if args.role_arn:
-        changes["sfn_role_arn"] = args.role_arn
+    environ = dict(io.environ)
+    for option, variable in _OVERRIDES.items():
+        value = getattr(args, option)
+        if value:
+            environ[variable] = value
     provider = args.provider or spec_provider
     if provider:
-        changes["default_provider"] = provider
-    config = attrs.evolve(config, **changes)
-    if config.default_provider == "step-functions" and config.sfn_region is None:
-        raise _UsageError("step-functions needs a region: --region or WORKFLOW_SFN_REGION")
-    return config
+        environ["WORKFLOW_DEFAULT_PROVIDER"] = provider
+    return WorkflowConfig.from_env(environ)
 
 
 def _manager(config: WorkflowConfig) -> Manager:

@@ -1,15 +1,15 @@
 """Per-state progress of one execution: rows from history, a timeline, and live views.
 
 Private to the CLI. Everything here works on the public
-:class:`~landlord_workflow.ExecutionStatus` and its normalised history
+[`ExecutionStatus`][landlord_workflow.ExecutionStatus] and its normalised history
 (``StateEntered``, ``StateExited``, ``TaskFailed``, ``TaskRetried``, ...), so it
 works the same on every provider.
 
 Progress is followed by polling ``get_execution_status(include_history=True)``:
 ``Manager.watch`` reports changes of the execution's state only, and the
 per-state story lives in the history. On Step Functions every poll costs
-GetExecutionHistory calls, so :func:`follow` backs off like the Manager's
-``PollPolicy`` (capped at :data:`MAX_FOLLOW_INTERVAL`).
+GetExecutionHistory calls, so `follow` backs off like the Manager's
+``PollPolicy`` (capped at `MAX_FOLLOW_INTERVAL`).
 """
 
 from __future__ import annotations
@@ -276,7 +276,7 @@ class LiveView:
 def make_view(
     stream: TextIO, *, live: bool | None = None, environ: Mapping[str, str] | None = None
 ) -> ProgressView:
-    """A :class:`LiveView` on a terminal (unless ``TERM=dumb``), else a :class:`PlainView`.
+    """A `LiveView` on a terminal (unless ``TERM=dumb``), else a `PlainView`.
 
     ``environ`` (default ``os.environ``) is read for ``TERM`` and ``NO_COLOR``.
     """

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from landlord_workflow._progress import StepRow
+from landlord_workflow.cli._live import StepRow
 
 __all__ = ["CLASS_STYLES", "mermaid"]
 
@@ -104,7 +104,7 @@ def _literal(value: object) -> str:
 def mermaid(definition: Mapping[str, Any], rows: Sequence[StepRow] = ()) -> str:
     """A ``flowchart TD`` of ``definition``; with ``rows``, states coloured by outcome.
 
-    ``rows`` are the visits of one execution (:func:`~landlord_workflow._progress.step_rows`);
+    ``rows`` are the visits of one execution (`step_rows`);
     the last visit of a state decides its colour. States never entered stay
     uncoloured.
     """

