@@ -1,15 +1,18 @@
 """JSONata for ASL's ``QueryLanguage: "JSONata"``, behind one small interface.
 
 `compile_jsonata` parses an expression once per definition;
-`Jsonata.evaluate` runs it on the state's data with ``$states``, the
-workflow variables and AWS's extra functions (``$partition``, ``$range``,
-``$hash``, ``$random``, ``$uuid``, ``$parse``) bound. ``$now()`` and
-``$millis()`` read the execution's clock and ``$random()``/``$uuid()`` its
-seedable source, so an evaluation is deterministic (a Temporal workflow
-replays it exactly).
+`Jsonata.evaluate` runs it with ``$states`` (fed as the lazily read input
+document, so reading a field costs the same whatever the payload size), the
+workflow variables it references and AWS's extra functions (``$partition``,
+``$range``, ``$hash``, ``$random``, ``$uuid``, ``$parse``; ``$eval`` is not
+available, as on AWS). ``$now()``/``$millis()`` read the execution's clock
+and ``$random()``/``$uuid()`` its seedable source, so an evaluation is
+deterministic (a Temporal workflow replays it exactly).
 
-The engine is the ``jsonata-python`` package (a port of the reference
-implementation); nothing outside this module depends on that choice.
+The engine is ``jlens`` (a Rust implementation of JSONata 2.x that passes
+the reference test suite, raises the reference implementation's error
+messages, is thread-safe and runs inside Temporal's sandbox); nothing outside
+this module depends on that choice.
 """
 
 from __future__ import annotations
@@ -18,18 +21,32 @@ import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, Final
 
-from jsonata import jexception
-from jsonata.jsonata import Jsonata as _Engine
-from jsonata.utils import Utils as _Utils
+import jlens
 
 from landlord_workflow._asl._jsonpath import MISSING
-from landlord_workflow._asl._values import compact_json, is_int, is_number
+from landlord_workflow._asl._values import is_int, is_number
 
-__all__ = ["Jsonata", "JsonataError", "JsonataSyntaxError", "compile_jsonata"]
+__all__ = [
+    "Jsonata",
+    "JsonataError",
+    "JsonataSyntaxError",
+    "UnsupportedValueError",
+    "compile_jsonata",
+]
 
-_NULL: Final = _Utils.NULL_VALUE
+# $states is the input document: field reads are lazy (no conversion of the payload).
+_PREFIX: Final = "($states := $; "
+# AWS's $range is a JSONata function: a single-item range is that item (a sequence).
+_RANGE: Final = (
+    "$range := function($start, $end, $step) {("
+    " $step = 0 ? $error('$range: step must not be 0') :"
+    " $map([0..$floor(($end - $start) / $step)], function($i) { $start + $i * $step })"
+    ")}; "
+)
+_FUNCTIONS: Final = ("partition", "range", "hash", "random", "uuid", "parse", "eval")
 
 
 class JsonataSyntaxError(ValueError):
@@ -49,74 +66,28 @@ class UnsupportedValueError(Exception):
     """The expression returned something that is not JSON (a function)."""
 
 
-def _to_engine(value: Any) -> Any:
-    """JSON ``null`` becomes the engine's null (plain ``None`` means undefined there)."""
-    if value is None:
-        return _NULL
-    if isinstance(value, dict):
-        if not _has_null(value):
-            return value
-        return {key: _to_engine(item) for key, item in value.items()}
-    if isinstance(value, list):
-        if not _has_null(value):
-            return value
-        return [_to_engine(item) for item in value]
-    return value
+class _Sources:
+    __slots__ = ("random", "uuid")
+
+    def __init__(self, random: Callable[[], float], uuid: Callable[[], str]) -> None:
+        self.random = random
+        self.uuid = uuid
 
 
-def _has_null(value: Any) -> bool:
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if node is None:
-            return True
-        if isinstance(node, dict):
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
+# The randomness of the evaluation running now (host functions are shared by
+# every execution of a compiled definition, so they look it up here).
+_SOURCES: ContextVar[_Sources] = ContextVar("landlord_workflow_jsonata_sources")
 
 
-def _from_engine(value: Any) -> Any:
-    """Engine values back to plain JSON; functions are refused."""
-    if value is _NULL:
-        return None
-    if isinstance(value, dict):
-        return {key: _from_engine(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_engine(item) for item in value]
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise UnsupportedValueError
-        if value.is_integer() and abs(value) < 2**53:
-            return int(value)
-        return value
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    raise UnsupportedValueError
-
-
-# ---------------------------------------------------------------- AWS functions
+def _fail(message: str) -> Exception:
+    return ValueError(message)
 
 
 def _partition(items: Any, size: Any) -> Any:
     if not isinstance(items, list) or not is_number(size) or size <= 0:
-        raise jexception.JException("D3137", 0, "$partition needs an array and a positive size")
-    size = int(size)
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _range(start: Any, end: Any, step: Any) -> Any:
-    if not all(is_number(v) for v in (start, end, step)) or step == 0:
-        raise jexception.JException("D3137", 0, "$range needs numbers and a non-zero step")
-    values: list[Any] = _Utils.create_sequence()
-    current = start
-    while (step > 0 and current <= end) or (step < 0 and current >= end):
-        values.append(current)
-        current += step
-        if len(values) > 1000:
-            raise jexception.JException("D3137", 0, "$range: at most 1000 items")
-    return values
+        raise _fail("$partition needs an array and a positive chunk size")
+    chunk = int(size)
+    return [items[i : i + chunk] for i in range(0, len(items), chunk)]
 
 
 _HASHES: Final = {
@@ -130,38 +101,70 @@ _HASHES: Final = {
 
 def _hash(data: Any, algorithm: Any) -> Any:
     if not isinstance(data, str) or algorithm not in _HASHES:
-        raise jexception.JException(
-            "D3137", 0, f"$hash needs a string and one of {', '.join(_HASHES)}"
-        )
+        raise _fail(f"$hash needs a string and one of {', '.join(_HASHES)}")
     return hashlib.new(_HASHES[algorithm], data.encode()).hexdigest()
 
 
 def _parse(text: Any) -> Any:
     if not isinstance(text, str):
-        raise jexception.JException("D3137", 0, "$parse needs a string")
+        raise _fail("$parse needs a string")
     try:
-        return _to_engine(json.loads(text))
+        return json.loads(text)
     except ValueError:
-        raise jexception.JException("D3137", 0, f"$parse: not valid JSON: {text}") from None
+        raise _fail(f"$parse: the argument is not valid JSON: {text}") from None
 
 
-_PURE: Final = {
-    "partition": _Engine.JLambda(_partition),
-    "range": _Engine.JLambda(_range),
-    "hash": _Engine.JLambda(_hash),
-    "parse": _Engine.JLambda(_parse),
+def _random(seed: Any = None) -> float:
+    if seed is None:
+        return _SOURCES.get().random()
+    if not is_int(seed):
+        raise _fail("$random: the seed must be an integer")
+    # A seeded $random is reproducible on its own (java.util.Random#nextDouble).
+    from landlord_workflow._asl._intrinsics import _JavaRandom
+
+    generator = _JavaRandom(seed)
+    return ((generator.next(26) << 27) + generator.next(27)) * (1.0 / (1 << 53))
+
+
+def _uuid() -> str:
+    return _SOURCES.get().uuid()
+
+
+_HOST: Final[Mapping[str, tuple[Callable[..., Any], str]]] = {
+    "partition": (_partition, "<an:a>"),
+    "hash": (_hash, "<ss:s>"),
+    "parse": (_parse, "<s:x>"),
+    "random": (_random, "<n?:n>"),
+    "uuid": (_uuid, "<:s>"),
 }
+
+
+def _engine(source: str, uses: frozenset[str]) -> jlens.Expression:
+    expression = jlens.Expression(source)
+    for name in uses & _HOST.keys():
+        function, signature = _HOST[name]
+        expression.register_function(name, function, signature)
+    return expression
 
 
 class Jsonata:
     """One compiled JSONata expression."""
 
-    __slots__ = ("_engine", "reads_context", "text")
+    __slots__ = ("_engine", "_type", "_uses", "reads_context", "text", "variables")
 
-    def __init__(self, text: str, engine: _Engine) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
-        self._engine = engine
-        self.reads_context = "$states" in text
+        self._uses = frozenset(name for name in _FUNCTIONS if f"${name}" in text)
+        prefix = _PREFIX + (_RANGE if "range" in self._uses else "")
+        self._engine = _engine(prefix + text + ")", self._uses)
+        self._type: jlens.Expression | None = None
+        reads = self._engine.reads()
+        self.variables = frozenset(reads.get("bindings", {})) - {"states", *_FUNCTIONS}
+        # $states is the input document: what the expression reads of it.
+        states_read = reads.get("input")
+        self.reads_context = states_read is True or (
+            isinstance(states_read, dict) and "context" in states_read
+        )
 
     def evaluate(
         self,
@@ -175,73 +178,48 @@ class Jsonata:
     ) -> Any:
         """The value (plain JSON) or `MISSING` when undefined.
 
-        Raises `JsonataError` on evaluation errors and
-        `UnsupportedValueError` for a non-JSON result.
+        Raises `JsonataError` on evaluation errors and `UnsupportedValueError`
+        for a result that is not JSON (a function).
         """
-        bindings: dict[str, Any] = {name: _to_engine(value) for name, value in variables.items()}
-        bindings["states"] = {key: _to_engine(value) for key, value in states.items()}
-        bindings.update(_PURE)
-        bindings["random"] = _Engine.JLambda(lambda seed=None: _seeded(seed, random))
-        bindings["uuid"] = _Engine.JLambda(uuid)
-        bindings["millis"] = _Engine.JLambda(now_millis)
-        bindings["now"] = _Engine.JLambda(lambda *args: _now(now_millis(), *args))
+        bindings: dict[str, Any] = {
+            name: variables[name] for name in self.variables if name in variables
+        }
+        bindings["eval"] = None  # AWS: $eval is not supported
+        token = _SOURCES.set(_Sources(random, uuid))
+        now = now_millis()
         try:
-            value = _run(self._engine, _to_engine(data), bindings)
-        except jexception.JException as exc:
-            message = str(exc)
-            raise JsonataError(exc.error, message) from None
-        except RecursionError:
-            raise JsonataError("U1001", "Stack overflow error") from None
-        if value is None:
-            return MISSING
-        return _from_engine(value)
+            value = self._engine.evaluate(states, bindings, now=now)
+            if value is None:
+                value = self._null_or_undefined(states, bindings, now)
+        except jlens.JlensError as exc:
+            raise JsonataError(str(exc.code), str(exc)) from None
+        except ValueError as exc:  # a host function refused its arguments
+            raise JsonataError("D3137", str(exc)) from None
+        finally:
+            _SOURCES.reset(token)
+        return _checked(value)
+
+    def _null_or_undefined(self, states: Mapping[str, Any], bindings: Any, now: int) -> Any:
+        text = self._engine.evaluate_json(json.dumps(states), bindings, now=now)
+        if text is not None:
+            return json.loads(text)
+        if self._type is None:
+            prefix = _PREFIX + (_RANGE if "range" in self._uses else "")
+            self._type = _engine(prefix + "$type((" + self.text + ")))", self._uses)
+        if self._type.evaluate(states, bindings, now=now) == "function":
+            raise UnsupportedValueError
+        return MISSING
 
 
-def _run(engine: _Engine, data: Any, bindings: Mapping[str, Any]) -> Any:
-    # The engine's own evaluate() also reads the wall clock (for its $now);
-    # this is the same evaluation without that, so a replay is exact.
-    frame = engine.create_frame(engine.environment)
-    for key, value in bindings.items():
-        frame.bind(key, value)
-    frame.bind("$", data)
-    if isinstance(data, list) and not _Utils.is_sequence(data):
-        data = _Utils.create_sequence(data)
-        data.outer_wrapper = True
-    return engine.eval(engine.ast, data, frame)
-
-
-def _seeded(seed: Any, random: Callable[[], float]) -> float:
-    if seed is None:
-        return random()
-    if not is_int(seed):
-        raise jexception.JException("T0410", 0, "$random seed must be an integer")
-    # A seeded $random is reproducible (java.util.Random#nextDouble).
-    from landlord_workflow._asl._intrinsics import _JavaRandom
-
-    generator = _JavaRandom(seed)
-    return ((generator.next(26) << 27) + generator.next(27)) * (1.0 / (1 << 53))
-
-
-def _now(millis: int, picture: Any = None, timezone: Any = None) -> str:
-    from datetime import UTC, datetime, timedelta
-
-    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+def _checked(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UnsupportedValueError
+    return value
 
 
 def compile_jsonata(text: str) -> Jsonata:
     """Compile ``text``; `JsonataSyntaxError` if it does not parse."""
     try:
-        engine = _Engine(text)
-    except jexception.JException as exc:
-        raise JsonataSyntaxError(f"{exc.error}: {exc}") from None
-    except RecursionError:
-        raise JsonataSyntaxError("the expression is nested too deeply") from None
-    if engine.errors:
-        raise JsonataSyntaxError(str(engine.errors[0]))
-    return Jsonata(text, engine)
-
-
-def describe(value: Any) -> str:
-    """Compact JSON of ``value`` for messages."""
-    return compact_json(value)
+        return Jsonata(text)
+    except jlens.JlensError as exc:
+        raise JsonataSyntaxError(f"{exc.code}: {exc}") from None

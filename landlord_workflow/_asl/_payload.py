@@ -237,11 +237,16 @@ def _jsonata_runner(compiled: Jsonata, field: str) -> Expr:
             states["result"] = env.result
         if env.error_output is not MISSING:
             states["errorOutput"] = env.error_output
+        variables = {}
+        for name in compiled.variables:
+            found = env.variables.lookup(name)
+            if found is not MISSING:
+                variables[name] = found
         try:
             value = compiled.evaluate(
                 env.input,
                 states=states,
-                variables=env.variables.visible(),
+                variables=variables,
                 random=env.random,
                 uuid=env.uuid,
                 now_millis=env.now_millis,
