@@ -131,7 +131,16 @@ class Recorder(Protocol):
 
 
 class Runtime(Protocol):
-    """The engine services an execution runs on."""
+    """The engine services an execution runs on.
+
+    Two methods are optional (looked up when needed): ``async
+    read_items(state, item_reader, state_input) -> list`` reads the items of
+    a Map's ``ItemReader`` (without it the Map fails
+    ``States.ItemReaderFailed``), and ``async write_results(state, resource,
+    parameters, results) -> output`` exports a ``ResultWriter``'s results
+    (without it the Map's output is AWS's ``{"MapRunArn",
+    "ResultWriterDetails"}`` and nothing is stored).
+    """
 
     def now(self) -> datetime:
         """The execution clock (aware UTC); workflow time on Temporal."""
