@@ -86,7 +86,7 @@ class SlowToClose(FakeProvider):
 
     async def aclose(self) -> None:
         for _ in range(3):  # checkpoints where a cancelled caller would die
-            await anyio.sleep(0)
+            await anyio.lowlevel.checkpoint()
         self.closed = True
         if self.fail:
             raise RuntimeError(f"{self.name} failed to close")
