@@ -26,6 +26,7 @@ from reliability.support import cancel_after, other_tasks, settle
 
 from landlord_workflow import (
     CallPolicy,
+    ExecutionAlreadyExistsError,
     ExecutionFailedError,
     ExecutionInput,
     ExecutionNotFoundError,
@@ -34,6 +35,7 @@ from landlord_workflow import (
     Manager,
     PollPolicy,
     ProviderError,
+    ProviderUnavailableError,
     Registry,
     RetryPolicy,
     WorkflowSpec,
@@ -411,7 +413,7 @@ def spec_file(tmp_path: Path, document: Any = PASS_SPEC) -> str:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["run", "{spec}", "--input", "[" * 5000 + "]" * 5000], "--input is nested too deeply"),
+        (["run", "{spec}", "--input", "[" * 5000 + "]" * 5000], "nested"),
         (["run", "{spec}", "--input", "9" * 5000], "--input is not usable JSON"),
         (["run", "{spec}", "--input", "@{latin1}"], "not UTF-8 text"),
         (["validate", "{latin1}"], "not UTF-8 text"),
@@ -584,3 +586,112 @@ async def test_soak_20000_executions_keep_memory_flat_and_all_end(
 
 async def succeed(task_input: Any) -> Any:
     return {"provisioned": True}
+
+
+# -- the mock engine: simulated time, retention, limits, bookkeeping -------------------------
+
+
+async def ended(mock: MockProvider, execution_id: str) -> Any:
+    with anyio.fail_after(30):
+        while True:
+            status = await mock.get_execution_status(execution_id)
+            if status.state.is_terminal:
+                return status
+            await anyio.sleep(0.001)
+
+
+@pytest.mark.asyncio
+async def test_retries_grown_past_the_calendar_still_end_with_a_stop_time() -> None:
+    """BackoffRate 2, MaxAttempts 60, no MaxDelaySeconds: simulated time stops at
+    datetime.max instead of overflowing; the execution fails and says when."""
+
+    async def fail(task_input: Any) -> Any:
+        raise RuntimeError("always")
+
+    mock = MockProvider(clock=VirtualClock(), task_handlers={"fail": fail})
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "fail",
+                "Retry": [{"ErrorEquals": ["States.ALL"], "BackoffRate": 2, "MaxAttempts": 60}],
+                "End": True,
+            }
+        },
+    }
+    await mock.create_workflow(mock_spec("grow", definition))
+    started = await mock.start_execution("grow", ExecutionInput())
+    status = await ended(mock, started.execution_id)
+    assert status.state is ExecutionState.FAILED
+    assert status.stop_time is not None
+    assert status.stop_time >= status.start_time
+    history = await mock.get_execution_status(started.execution_id, include_history=True)
+    assert [e.type for e in history.history].count("TaskRetried") == 60
+    await mock.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_wait_longer_than_aws_allows_is_refused_at_create() -> None:
+    mock = MockProvider(clock=VirtualClock())
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10**14, "End": True}}}
+    with pytest.raises(InvalidSpecError) as caught:
+        await mock.create_workflow(mock_spec("wait", wait))
+    assert [field for field, _ in caught.value.problems] == ["definition.States.W.Seconds"]
+
+
+@pytest.mark.asyncio
+async def test_retention_holds_on_simulated_time_with_long_timeouts() -> None:
+    """8,000 executions, 30-day spec timeouts, retention 100: 100 records kept, and
+    the cancelled timeout timers do not keep the evicted ones alive."""
+    clock = VirtualClock()
+    mock = MockProvider(clock=clock, retention=100)
+    passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    await mock.create_workflow(mock_spec("quick", passing, timeout=timedelta(days=30)))
+    for index in range(8000):
+        await mock.start_execution("quick", ExecutionInput(input={"n": index}))
+        if index % 200 == 0:
+            await anyio.lowlevel.checkpoint()
+    with anyio.fail_after(10):
+        while len(mock._finished) < 100 or any(
+            not record.state.is_terminal for record in mock._executions.values()
+        ):
+            await anyio.sleep(0.001)
+    gc.collect()
+    records = [obj for obj in gc.get_objects() if type(obj).__name__ == "ExecutionRecord"]
+    assert len(mock._executions) == 100
+    assert len(records) <= 100
+    assert clock.pending == 0, "no timer outlives its execution"
+    await mock.aclose()
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("-inf"), float("nan")])
+@pytest.mark.asyncio
+async def test_a_non_finite_input_is_refused_by_the_mock_itself(value: float) -> None:
+    mock = MockProvider()
+    passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    await mock.create_workflow(mock_spec("p", passing))
+    with pytest.raises(InvalidSpecError, match="NaN and Infinity"):
+        await mock.start_execution("p", ExecutionInput(input={"x": value}))
+    assert [s async for s in mock.list_executions("p")] == []
+
+
+@pytest.mark.asyncio
+async def test_lost_start_records_and_evicted_names_stay_bounded() -> None:
+    mock = MockProvider(retention=10)
+    passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    await mock.create_workflow(mock_spec("p", passing))
+    mock.faults.drop_response("start_execution", times=3000)
+    for index in range(3000):
+        with pytest.raises(ProviderUnavailableError):
+            await mock.start_execution("p", ExecutionInput(execution_name=f"run-{index}"))
+    with anyio.fail_after(10):
+        while len(mock._finished) < 10:
+            await anyio.sleep(0.001)
+    assert set(mock._unanswered_starts) <= set(mock._executions), "evicted with their executions"
+    assert len(mock._executions) <= 20
+    assert len(mock._evicted) == 1_000, "the names of the last 1,000 evicted stay taken"
+    with pytest.raises(ExecutionAlreadyExistsError, match="no longer retained"):
+        await mock.start_execution("p", ExecutionInput(execution_name="run-2500"))
+    await mock.start_execution("p", ExecutionInput(execution_name="run-0"))  # forgotten: reusable
+    await mock.aclose()
