@@ -65,7 +65,7 @@ def native_worker(local_temporal: LocalTemporal) -> Iterator[str]:
     """The user's own Temporal worker for the workflows in ``temporal/workflows.py``,
     on its own event loop in a thread; yields its task queue."""
     from temporal import workflows
-    from temporal.worker import WorkerThread
+    from temporal.support import WorkerThread
 
     thread = WorkerThread(
         local_temporal,

@@ -297,12 +297,6 @@ class StepFunctionsEngine(FaultyEngine):
 # -- Temporal on the dev server ------------------------------------------------------------------
 
 
-def native(workflow_type: str) -> dict[str, str]:
-    from temporal.workflows import NATIVE_TASK_QUEUE
-
-    return {"workflow_type": workflow_type, "task_queue": NATIVE_TASK_QUEUE}
-
-
 class TemporalEngine(FaultyEngine):
     name = "temporal"
     marks = (pytest.mark.temporal,)
@@ -316,6 +310,7 @@ class TemporalEngine(FaultyEngine):
     }
 
     def __init__(self, provider: Any, service: Any) -> None:
+        from temporal.support import native
         from temporalio.service import RPCError
 
         super().__init__()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +25,6 @@ from landlord_workflow import (
     MetricsCollector,
     PollPolicy,
     Registry,
-    WorkflowSpec,
 )
 from landlord_workflow._provider import Provider
 from landlord_workflow.providers.mock import MockProvider, TaskFailure
@@ -161,12 +160,6 @@ def manager_for(
         hooks=(metrics, *hooks),
     )
     return manager, metrics
-
-
-def spec(workflow_id: str, definition: Mapping[str, Any], provider: str = MOCK) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=workflow_id, provider_type=provider, name=workflow_id, definition=definition
-    )
 
 
 def named(name: str, payload: Any = None) -> ExecutionInput:

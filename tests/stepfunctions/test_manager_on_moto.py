@@ -31,7 +31,6 @@ from landlord_workflow import (
     Manager,
     ProviderError,
     Registry,
-    WorkflowSpec,
 )
 from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
@@ -69,10 +68,6 @@ class Attempts:
 
     def outcomes(self, operation: str) -> list[str]:
         return [c.outcome for c in self.calls if c.operation == operation]
-
-
-def spec(definition: Mapping[str, Any]) -> WorkflowSpec:
-    return make_spec(definition, provider_type=SFN, name="Tenant provisioning")
 
 
 def error_response(code: str, status: int) -> tuple[AioAWSResponse, dict[str, Any]]:
@@ -116,7 +111,7 @@ async def executions(provider: StepFunctionsProvider) -> list[str]:
 
 
 async def test_run_provisions_a_tenant_on_the_local_engine(manager: Manager) -> None:
-    await manager.create_workflow(spec(PROVISIONING))
+    await manager.create_workflow(make_spec(PROVISIONING, provider_type=SFN))
     status = await manager.run("tenant-provisioning", ExecutionInput(input={"tenant": "acme"}))
     assert status.state is ExecutionState.SUCCEEDED
     assert status.output == {"tenant": "acme", "status": "done"}
@@ -125,7 +120,7 @@ async def test_run_provisions_a_tenant_on_the_local_engine(manager: Manager) -> 
 async def test_a_lost_start_response_is_retried_into_one_execution(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     created: list[str] = []
 
     def lose_first_response(parsed: Mapping[str, Any], **kwargs: Any) -> None:
@@ -146,7 +141,7 @@ async def test_a_lost_start_response_is_retried_into_one_execution(
 async def test_throttling_twice_then_success_is_retried_by_the_manager(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     refusals = 0
 
     def throttle_twice(**kwargs: Any) -> tuple[AioAWSResponse, dict[str, Any]] | None:
@@ -172,7 +167,7 @@ async def test_throttling_twice_then_success_is_retried_by_the_manager(
 async def test_access_denied_is_raised_at_once_without_retry(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     requests = 0
 
     def deny(**kwargs: Any) -> tuple[AioAWSResponse, dict[str, Any]]:

@@ -1,21 +1,40 @@
-"""The user's own Temporal worker in the tests: a temporalio Worker on its own
-event loop in a daemon thread, so each test's event loop only drives the provider.
+"""What the Temporal tests share: specs of the native test workflows, and the
+user's own worker.
 
-The session fixture ``native_worker`` (``tests/conftest.py``) runs one for the
-workflows in ``temporal/workflows.py``.
+The worker is a temporalio Worker on its own event loop in a daemon thread, so
+each test's event loop only drives the provider; the session fixture
+``native_worker`` (``tests/conftest.py``) runs one for the workflows in
+``temporal/workflows.py`` on NATIVE_TASK_QUEUE.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from concurrent.futures import Future
 from typing import Any
 
+from conftest import make_spec
+from temporal.workflows import NATIVE_TASK_QUEUE
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from landlord_workflow import WorkflowSpec
 from landlord_workflow.testing._temporal import LocalTemporal
+
+
+def native(workflow_type: str, task_queue: str = NATIVE_TASK_QUEUE) -> dict[str, str]:
+    """A definition that starts the native workflow ``workflow_type``."""
+    return {"workflow_type": workflow_type, "task_queue": task_queue}
+
+
+def native_spec(workflow_type: str = "ConformanceSucceed", **fields: Any) -> WorkflowSpec:
+    """The suite's spec factory for a native workflow, under a fresh workflow id
+    (the dev server is shared by the whole session)."""
+    fields.setdefault("workflow_id", f"wf-{uuid.uuid4().hex[:12]}")
+    fields.setdefault("name", "Provision tenant")
+    return make_spec(native(workflow_type), provider_type="temporal", **fields)
 
 
 class WorkerThread:
