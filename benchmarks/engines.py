@@ -69,7 +69,7 @@ async def _batch(manager: Manager, provider: SupportsListExecutions, n: int, bat
 
 async def _mock_batch(n: int, batch: str) -> tuple[float, float]:
     """A batch on a fresh mock engine: (engine seconds, CPU seconds of this process)."""
-    provider = MockProvider(retention=n)
+    provider = MockProvider(retention=n, echo_unknown_tasks=True)
     registry = Registry()
     registry.register(provider)
     async with Manager(registry, default_provider=provider.name) as manager:

@@ -49,7 +49,7 @@ def _traced() -> int:
 
 async def _retained(results: Results, retained: int) -> None:
     warm_up = 100
-    async with MockProvider(retention=retained + warm_up) as provider:
+    async with MockProvider(retention=retained + warm_up, echo_unknown_tasks=True) as provider:
         await provider.create_workflow(spec(WORKFLOW, provider.name, five_state_definition("q")))
         # Warm caches (compiled paths, interned strings, loop internals) first.
         await _start(provider, 0, warm_up)

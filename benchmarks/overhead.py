@@ -46,7 +46,7 @@ async def run_mock(results: Results, quick: bool) -> None:
     """Section 2 on the mock engine."""
     iterations = 200 if quick else 4_000
     repeats = 2 if quick else 9
-    provider = MockProvider()
+    provider = MockProvider(echo_unknown_tasks=True)
     registry = Registry()
     registry.register(provider)
     async with Manager(registry, default_provider=provider.name) as manager:

@@ -138,9 +138,7 @@ async def test_a_new_manager_redrives_an_execution_another_one_ran(
     registry_a = Registry()
     registry_a.register(mock)
     manager_a = Manager(registry_a, call_policy=fast_calls)
-    single_attempt = WorkflowSpec(
-        workflow_id="flaky", provider_type="mock", name="single attempt", definition=FLAKY
-    )
+    single_attempt = make_spec(FLAKY, workflow_id="flaky", name="single attempt")
     await manager_a.create_workflow(single_attempt)
     with pytest.raises(ExecutionFailedError) as failed:
         await manager_a.run("flaky", ExecutionInput(input={}))

@@ -93,7 +93,8 @@ def _check_machine(machine: object, path: str, problems: list[tuple[str, str]]) 
             problems.append((state_path, "must be a JSON object"))
             continue
         edges[name] = _check_state(state, state_path, states, problems)
-        if state.get("Type") in _TERMINAL_TYPES or state.get("End") is True:
+        kind = state.get("Type")
+        if (isinstance(kind, str) and kind in _TERMINAL_TYPES) or state.get("End") is True:
             terminal.add(name)
 
     if isinstance(start_at, str) and start_at in states and not _reaches(start_at, edges, terminal):
@@ -125,6 +126,8 @@ def _check_state(
     state_type = state.get("Type")
     if state_type is None:
         problems.append((f"{path}.Type", "is required"))
+    elif not isinstance(state_type, str):
+        problems.append((f"{path}.Type", "must be a string (the state type)"))
     elif state_type not in STATE_TYPES:
         allowed = ", ".join(sorted(STATE_TYPES))
         problems.append((f"{path}.Type", f"unknown state type {state_type!r} (one of {allowed})"))

@@ -47,6 +47,7 @@ import anyio
 import attrs
 
 from landlord_workflow import codec
+from landlord_workflow._asl.structure import structure_problems
 from landlord_workflow._durations import parse_duration
 from landlord_workflow._manager import Manager
 from landlord_workflow._types import (
@@ -57,6 +58,7 @@ from landlord_workflow._types import (
     RetryPolicy,
     WorkflowSpec,
 )
+from landlord_workflow._validation import validate_execution_input, validate_workflow_spec
 from landlord_workflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from landlord_workflow.cli._config import WorkflowConfig, provider_names
 from landlord_workflow.cli._graph import mermaid
@@ -217,6 +219,14 @@ def run_cli(
     except WorkflowError as exc:
         io.error(f"{type(exc).__name__}: {exc}")
         return EXIT_FAILED
+    except Exception as exc:  # a bug of ours: one line, not a traceback
+        if io.environ.get("LANDLORD_WORKFLOW_DEBUG"):
+            raise
+        io.error(
+            f"internal error: {type(exc).__name__}: {exc} "
+            "(set LANDLORD_WORKFLOW_DEBUG=1 for the traceback)"
+        )
+        return EXIT_FAILED
 
 
 def _print_problems(io: _Io, exc: InvalidSpecError) -> None:
@@ -272,12 +282,21 @@ def _needs_engine_process(command: str, config: WorkflowConfig) -> None:
         )
 
 
-def _read_spec(path: str, args: argparse.Namespace) -> WorkflowSpec:
+def _read_text(path: str, what: str) -> str:
+    """A UTF-8 file's text; anything else is a one-line usage error."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes().decode("utf-8")
     except OSError as exc:
-        raise _UsageError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
-    spec = codec.from_json(WorkflowSpec, text)
+        raise _UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _UsageError(
+            f"cannot read {what} {path}: not UTF-8 text "
+            f"(byte {exc.start} is 0x{exc.object[exc.start]:02x})"
+        ) from None
+
+
+def _read_spec(path: str, args: argparse.Namespace) -> WorkflowSpec:
+    spec = codec.from_json(WorkflowSpec, _read_text(path, "spec"))
     if args.provider and args.provider != spec.provider_type:
         spec = attrs.evolve(spec, provider_type=args.provider)
     return spec
@@ -288,15 +307,18 @@ def _read_input(args: argparse.Namespace) -> ExecutionInput:
     source = "--input"
     if raw.startswith("@"):
         source = raw[1:]
-        try:
-            raw = Path(source).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise _UsageError(f"cannot read input {source}: {exc.strerror or exc}") from exc
+        raw = _read_text(source, "input")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidSpecError.single("input", f"{source} is not valid JSON: {exc}") from None
-    return ExecutionInput(input=value, execution_name=args.name)
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise InvalidSpecError.single("input", f"{source} is not usable JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidSpecError.single("input", f"{source} is nested too deeply") from None
+    execution_input = ExecutionInput(input=value, execution_name=args.name)
+    validate_execution_input(execution_input)
+    return execution_input
 
 
 # -- output ------------------------------------------------------------------------------
@@ -469,6 +491,10 @@ async def _delete(args: argparse.Namespace, io: _Io) -> int:
 
 async def _graph(args: argparse.Namespace, io: _Io) -> int:
     spec = _read_spec(args.spec, args)
+    validate_workflow_spec(spec)
+    problems = structure_problems(spec.definition)
+    if problems:
+        raise InvalidSpecError(problems)
     rows: tuple[StepRow, ...] = ()
     if args.execution_id:
         config = _config(args, io, spec.provider_type)

@@ -77,16 +77,6 @@ def normalise(value: Any) -> Any:
 # ------------------------------------------------------------ mock handlers
 
 
-async def _lambda_invoke(task_input: Any) -> Any:
-    function = task_input["FunctionName"]
-    raise TaskFailure(
-        "Lambda.ResourceNotFoundException",
-        f"Function not found: arn:aws:lambda:{REGION}:{ACCOUNT}:function:{function} "
-        "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
-        "Request ID: <request-id>; Proxy: null)",
-    )
-
-
 async def _dynamodb_get_item(task_input: Any) -> Any:
     raise TaskFailure(
         "DynamoDB.ResourceNotFoundException",
@@ -104,11 +94,13 @@ async def _sts_get_caller_identity(task_input: Any) -> Any:
 
 
 MOCK_TASKS: Mapping[str, Callable[[Any], Awaitable[Any]]] = {
-    "arn:aws:states:::lambda:invoke": _lambda_invoke,
     "arn:aws:states:::dynamodb:getItem": _dynamodb_get_item,
     "arn:aws:states:::aws-sdk:sts:getCallerIdentity": _sts_get_caller_identity,
 }
-"""Mock task handlers answering as moto's integrations do for the corpus resources."""
+"""Mock task handlers answering as moto's integrations do for the corpus resources.
+
+(A missing Lambda function needs no handler: the mock fails the Task as AWS
+does, ``Lambda.ResourceNotFoundException``.)"""
 
 
 # ------------------------------------------------------------------- corpus

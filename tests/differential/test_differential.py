@@ -159,14 +159,18 @@ def test_corpus_entries_are_well_formed() -> None:
         assert entered == entry.expected["entered"], entry.name
         if entry.quirk is not None:
             assert set(entry.quirk) == {"why", "reference", "moto"}, entry.name
-            assert entry.quirk["reference"].startswith("https://docs.aws.amazon.com/"), entry.name
+            # The AWS documentation, or an execution recorded against AWS (tests/recorded).
+            assert entry.quirk["reference"].startswith(
+                ("https://docs.aws.amazon.com/", "tests/recorded/")
+            ), entry.name
             assert entry.quirk["moto"], entry.name
             assert set(entry.quirk["moto"]) <= QUIRK_FIELDS, entry.name
 
 
 def test_every_task_resource_has_a_mock_handler_modelling_moto() -> None:
-    # Without a handler the mock's Task would echo its input after a simulated
-    # delay, which is not what moto's integrations do: the comparison would lie.
+    # Each Task must do on the mock what moto's integration does: a handler
+    # modelling it, or (lambda:invoke of a missing function) no handler, since
+    # the mock then fails the Task as AWS does.
     resources = {
         state["Resource"]
         for entry in ENTRIES
@@ -174,7 +178,7 @@ def test_every_task_resource_has_a_mock_handler_modelling_moto() -> None:
         if state["Type"] == "Task"
     }
     assert resources
-    assert resources <= set(MOCK_TASKS)
+    assert resources <= {*MOCK_TASKS, "arn:aws:states:::lambda:invoke"}
 
 
 # ------------------------------------------------------------ the comparison

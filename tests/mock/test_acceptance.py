@@ -1,5 +1,4 @@
-"""Tenant provisioning on the mock engine, at the provider level: the engine runs
-it as AWS would."""
+"""Tenant provisioning on the mock engine, at the provider level, runs as AWS would run it."""
 
 from __future__ import annotations
 
@@ -256,15 +255,23 @@ async def test_thousand_concurrent_executions_complete_and_aclose_leaves_no_task
     assert asyncio.all_tasks() - before == set()
 
 
-async def test_unsupported_asl_is_refused_before_anything_runs_naming_the_state(
+async def test_what_needs_aws_storage_is_refused_before_anything_runs_naming_the_state(
     make_provider: Any, make_spec: Any
 ) -> None:
     definition = {
         "StartAt": "Fanout",
         "States": {
             "Fanout": {
-                "Type": "Parallel",
-                "Branches": [{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}],
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "Parameters": {"Bucket": "b", "Key": "items.json"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "A",
+                    "States": {"A": {"Type": "Pass", "End": True}},
+                },
                 "End": True,
             }
         },
@@ -272,10 +279,7 @@ async def test_unsupported_asl_is_refused_before_anything_runs_naming_the_state(
     provider = make_provider()
     with pytest.raises(InvalidSpecError) as caught:
         await provider.create_workflow(make_spec(definition))
-    assert (
-        "definition.States.Fanout.Type",
-        "Parallel is not supported by the mock engine",
-    ) in caught.value.problems
+    assert [field for field, _ in caught.value.problems] == ["definition.States.Fanout.ItemReader"]
     with pytest.raises(InvalidSpecError):
         await provider.validate(make_spec(definition))
     with pytest.raises(WorkflowNotFoundError):  # nothing was created

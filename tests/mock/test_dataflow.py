@@ -528,12 +528,23 @@ async def test_handler_exception_fails_with_class_name_and_message(run: Any) -> 
     assert (status.error.code, status.error.cause) == ("ValueError", "bad tenant id")
 
 
-async def test_task_without_handler_passes_input_after_the_default_duration(
+async def test_task_without_handler_fails_as_a_missing_lambda_fails_on_aws(
+    run: Any,
+) -> None:
+    """AWS fails a Task whose function does not exist (Lambda.ResourceNotFoundException)."""
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:absent"
+    status = await run(single({"Type": "Task", "Resource": arn}), {"k": 1})
+    assert status.error is not None
+    assert status.error.code == "Lambda.ResourceNotFoundException"
+    assert (status.error.cause or "").startswith(f"Function not found: {arn}:$LATEST")
+
+
+async def test_with_echo_a_task_without_handler_passes_input_after_the_default_duration(
     make_provider: Any, make_spec: Any, finish: Any
 ) -> None:
     from landlord_workflow import ExecutionInput
 
-    provider = make_provider(default_task_duration=timedelta(minutes=5))
+    provider = make_provider(echo_unknown_tasks=True, default_task_duration=timedelta(minutes=5))
     await provider.create_workflow(make_spec(single({"Type": "Task", "Resource": "arn:x"})))
     result = await provider.start_execution("wf", ExecutionInput(input={"k": 1}))
     status = await finish(provider, result.execution_id)

@@ -116,42 +116,44 @@ def single(state: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
+    "definition",
+    [
+        single({"Type": "Map", "ItemProcessor": OK}),
+        {**OK, "QueryLanguage": "JSONata"},
+        single({"Type": "Pass", "QueryLanguage": "JSONata"}),
+        single({"Type": "Task", "Resource": "r", "HeartbeatSeconds": 5}),
+        single({"Type": "Pass", "Parameters": {"x.$": "States.MathRandom(1, 9)"}}),
+        single({"Type": "Pass", "InputPath": "$..deep"}),
+        single({"Type": "Pass", "InputPath": "$.a[?(@.x > 1)]"}),
+        single(
+            {
+                "Type": "Task",
+                "Resource": "r",
+                "Retry": [{"ErrorEquals": ["E"], "JitterStrategy": "FULL"}],
+            }
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_the_mock_accepts_the_whole_language_aws_accepts(
+    make_provider: Any, make_spec: Any, definition: Any
+) -> None:
+    await make_provider().validate(make_spec(definition))
+
+
+@pytest.mark.parametrize(
     ("definition", "field", "words"),
     [
         (
-            single({"Type": "Map", "ItemProcessor": OK}),
-            "definition.States.S.Type",
-            "Map is not supported by the mock engine",
-        ),
-        (
-            {**OK, "QueryLanguage": "JSONata"},
-            "definition.QueryLanguage",
-            "JSONata is not supported",
-        ),
-        (
-            single({"Type": "Pass", "QueryLanguage": "JSONata"}),
-            "definition.States.S.QueryLanguage",
-            "JSONata is not supported",
-        ),
-        (
-            single({"Type": "Task", "Resource": "r", "HeartbeatSeconds": 5}),
-            "definition.States.S.HeartbeatSeconds",
-            "HeartbeatSeconds is not supported by the mock engine",
-        ),
-        (
-            single({"Type": "Pass", "Parameters": {"x.$": "States.MathRandom(1, 9)"}}),
-            "definition.States.S.Parameters",
-            "States.MathRandom is not supported by the mock engine",
-        ),
-        (
-            single({"Type": "Pass", "InputPath": "$..deep"}),
-            "definition.States.S.InputPath",
-            "recursive descent",
-        ),
-        (
-            single({"Type": "Pass", "InputPath": "$.a[?(@.x > 1)]"}),
-            "definition.States.S.InputPath",
-            "filter",
+            single(
+                {
+                    "Type": "Map",
+                    "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
+                    "ItemProcessor": OK,
+                }
+            ),
+            "definition.States.S.ItemReader",
+            "needs AWS storage",
         ),
         (
             single({"Type": "Pass", "ResultPath": "$.a[*]"}),
@@ -161,7 +163,7 @@ def single(state: dict[str, Any]) -> dict[str, Any]:
         (
             single({"Type": "Pass", "Nxt": "typo"}),
             "definition.States.S.Nxt",
-            "not valid",
+            "not supported",
         ),
         (
             single({"Type": "Wait", "Seconds": 1, "SecondsPath": "$.s"}),
@@ -173,11 +175,11 @@ def single(state: dict[str, Any]) -> dict[str, Any]:
                 {
                     "Type": "Task",
                     "Resource": "r",
-                    "Retry": [{"ErrorEquals": ["E"], "JitterStrategy": "FULL"}],
+                    "Retry": [{"ErrorEquals": ["E"], "JitterStrategy": "HALF"}],
                 }
             ),
             "definition.States.S.Retry[0].JitterStrategy",
-            "FULL is not supported",
+            "must be FULL or NONE",
         ),
         (
             single({"Type": "Task", "Resource": "r", "Retry": [{"ErrorEquals": []}]}),
@@ -201,7 +203,7 @@ def single(state: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 @pytest.mark.asyncio
-async def test_the_mock_refuses_what_it_cannot_run_exactly(
+async def test_the_mock_refuses_what_aws_refuses_or_needs_aws_storage(
     make_provider: Any, make_spec: Any, definition: Any, field: str, words: str
 ) -> None:
     provider = make_provider()
@@ -220,6 +222,12 @@ async def test_structure_and_support_problems_are_reported_together(
         "StartAt": "P",
         "States": {
             "P": {"Type": "Parallel", "Branches": [OK], "Next": "Missing"},
+            "M": {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
+                "ItemProcessor": OK,
+                "End": True,
+            },
         },
     }
     provider = make_provider()
@@ -227,7 +235,7 @@ async def test_structure_and_support_problems_are_reported_together(
         await provider.create_workflow(make_spec(definition))
     fields = [field for field, _ in caught.value.problems]
     assert "definition.States.P.Next" in fields
-    assert "definition.States.P.Type" in fields
+    assert "definition.States.M.ItemReader" in fields
 
 
 # ------------------------------------------------------------- VirtualClock

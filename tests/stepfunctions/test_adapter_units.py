@@ -30,7 +30,7 @@ from landlord_workflow.providers.stepfunctions._arns import (
     state_machine_arn,
 )
 from landlord_workflow.providers.stepfunctions._mapping import (
-    encode_input,
+    encode_payload,
     failing_state,
     normalise_history,
     render_definition,
@@ -168,13 +168,16 @@ async def test_start_refuses_bad_names_and_oversized_input_locally(
 
 
 def test_input_bytes_are_deterministic() -> None:
-    assert encode_input({"b": 1, "a": [True, None], "c": "é"}) == '{"a":[true,null],"b":1,"c":"é"}'
-    assert encode_input(None) == "{}"
-    assert encode_input({"b": 1, "a": 2}) == encode_input({"a": 2, "b": 1})
+    assert (
+        encode_payload("input", {"b": 1, "a": [True, None], "c": "é"})
+        == '{"a":[true,null],"b":1,"c":"é"}'
+    )
+    assert encode_payload("input", None) == "{}"
+    assert encode_payload("input", {"b": 1, "a": 2}) == encode_payload("input", {"a": 2, "b": 1})
     with pytest.raises(InvalidSpecError, match="JSON"):
-        encode_input({"when": datetime.now(UTC)})
+        encode_payload("input", {"when": datetime.now(UTC)})
     with pytest.raises(InvalidSpecError, match="JSON"):
-        encode_input({"nan": float("nan")})
+        encode_payload("input", {"nan": float("nan")})
 
 
 def test_spec_timeout_is_rounded_up_into_timeout_seconds() -> None:

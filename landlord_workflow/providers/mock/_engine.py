@@ -6,14 +6,24 @@ import asyncio
 import json
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any, Final, Self
 
 import attrs
 from anyio.abc import AsyncResource
 
 from landlord_workflow import codec
+from landlord_workflow._asl import (
+    ChildExecution,
+    Execution,
+    ExecutionInfo,
+    Machine,
+    Outcome,
+    StatesError,
+    TaskHandler,
+    compile_definition,
+)
 from landlord_workflow._json import encode_json
 from landlord_workflow._limits import (
     MAX_HISTORY_EVENTS,
@@ -36,16 +46,27 @@ from landlord_workflow.errors import (
     ExecutionNotFoundError,
     InvalidSpecError,
     ProviderError,
+    TaskTokenError,
     TransientError,
     WorkflowNotFoundError,
 )
 from landlord_workflow.providers.mock._clock import Clock, RealClock
 from landlord_workflow.providers.mock._execution import ExecutionRecord
 from landlord_workflow.providers.mock._faults import Faults
-from landlord_workflow.providers.mock.compiler import Machine, compile_machine
-from landlord_workflow.providers.mock.interpreter import Interpreter, RunFailedError, TaskHandler
+from landlord_workflow.providers.mock._runtime import Callback, MockRuntime, execution_random
 
-__all__ = ["MockProvider"]
+__all__ = ["NO_ERROR_CODE", "MockProvider"]
+
+NO_ERROR_CODE: Final = ""
+"""``ExecutionError.code`` of an execution that failed with no error name.
+
+AWS records no error at all when a Fail state has neither ``Error`` nor
+``ErrorPath`` (and for a callback failed with no error); the contract needs
+an `ExecutionError`, so its code is the empty string and its message
+says so."""
+
+ItemReader = Callable[[str, Mapping[str, Any], Any], Awaitable[Any]]
+"""``async def read(state_name, item_reader_field, state_input) -> list``."""
 
 
 class _Workflow:
@@ -77,6 +98,49 @@ def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
     return codec.from_json(WorkflowSpec, codec.to_json(own))
 
 
+_ROLE_ARN: Final = "arn:aws:iam::123456789012:role/landlord-workflow-mock"
+
+
+def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
+    """Map states whose ``ItemReader`` reads AWS storage (the mock has none)."""
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if not isinstance(states, Mapping) or depth > 50:
+        return []
+    problems: list[tuple[str, str]] = []
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        state_path = f"{path}.States.{name}"
+        reader = state.get("ItemReader")
+        if isinstance(reader, Mapping):
+            problems.append(
+                (
+                    f"{state_path}.ItemReader",
+                    f"reading items from {reader.get('Resource')} needs AWS storage: give the "
+                    "MockProvider an item_reader to run it",
+                )
+            )
+        for key in ("ItemProcessor", "Iterator"):
+            problems.extend(_storage_problems(state.get(key), f"{state_path}.{key}", depth + 1))
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for index, branch in enumerate(branches):
+                problems.extend(
+                    _storage_problems(branch, f"{state_path}.Branches[{index}]", depth + 1)
+                )
+    return problems
+
+
+def _bits(record: ExecutionRecord) -> int:
+    """128 random bits from ``record``'s source (a fresh one once it has finished)."""
+    source = record.random or execution_random(None, record.execution_id, 0)
+    return source.getrandbits(128)
+
+
+def _ignore(record: ExecutionRecord) -> None:
+    pass
+
+
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -84,26 +148,33 @@ def _seconds(value: float | timedelta) -> float:
 class MockProvider(AsyncResource):
     """Runs Amazon States Language workflows in memory, on the event loop.
 
-    Each execution is an asyncio task that walks the ASL subset documented
-    in `landlord_workflow.providers.mock` (Pass, Task, Wait, Choice,
-    Succeed, Fail; JSONPath data flow; Retry/Catch; timeouts), with Step
-    Functions' idempotency rules and limits.
+    Each execution is an asyncio task running the engine-neutral ASL core
+    (every state type, JSONPath and JSONata, variables, intrinsics,
+    Retry/Catch, timeouts, callbacks, child executions) with Step Functions'
+    idempotency rules and limits.
 
-    ``task_handlers`` maps a Task ``Resource`` string to
-    ``async def handler(state_input) -> result``; a handler raising
-    `TaskFailure` fails the task with that error code, any other
-    exception with the exception's class name (as Lambda reports it). A Task
-    whose resource has no handler returns its input after
+    ``task_handlers`` maps keys to ``async def handler(task_input)`` (or
+    ``handler(task_input, context)``), routed as AWS resolves a Task's
+    ``Resource``: by state name (an override), exact ``Resource``, Lambda
+    function name or ARN, or integration (``"sqs:sendMessage"``,
+    ``"aws-sdk:s3:listBuckets"``). A handler raising `TaskFailure`
+    fails the task with that error; any other exception with the
+    exception's class name (as Lambda reports it). A Task with no handler
+    fails as a resource that does not exist fails on AWS, unless
+    ``echo_unknown_tasks`` is true: then it returns its input after
     ``default_task_duration`` of clock time.
 
     ``clock`` (default `RealClock`) drives all waiting and every
     timestamp; pass a `VirtualClock` to run hours in milliseconds.
+    ``random_seed`` makes ``States.UUID``, ``States.MathRandom``, JSONata's
+    ``$random``/``$uuid`` and retry jitter reproducible. ``item_reader``
+    reads the items of a Map's ``ItemReader`` (there is no S3 here).
     ``retention`` bounds how many finished executions are kept (oldest
     finished evicted first). ``max_payload_bytes`` and ``max_history_events``
     default to the Step Functions limits. ``faults`` injects API failures.
 
     Use it as an async context manager, or call `aclose`; a closed
-    provider refuses every call with [`ProviderError`][landlord_workflow.errors.ProviderError].
+    provider refuses every call with `ProviderError`.
     """
 
     def __init__(
@@ -111,7 +182,10 @@ class MockProvider(AsyncResource):
         *,
         task_handlers: Mapping[str, TaskHandler] | None = None,
         clock: Clock | None = None,
+        echo_unknown_tasks: bool = False,
         default_task_duration: float | timedelta = 0.0,
+        random_seed: int | None = None,
+        item_reader: ItemReader | None = None,
         retention: int = 10_000,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         max_history_events: int = MAX_HISTORY_EVENTS,
@@ -124,12 +198,13 @@ class MockProvider(AsyncResource):
         self._name = name
         self._prefix = f"{name}:"
         self._clock: Clock = clock if clock is not None else RealClock()
-        self._interpreter = Interpreter(
-            clock=self._clock,
-            handlers=dict(task_handlers or {}),
-            default_task_seconds=_seconds(default_task_duration),
-            max_payload_bytes=max_payload_bytes,
-        )
+        self._handlers: dict[str, TaskHandler] = dict(task_handlers or {})
+        self.echo_unknown_tasks = echo_unknown_tasks
+        """Whether a Task without a handler returns its input instead of failing."""
+        self.default_task_seconds = _seconds(default_task_duration)
+        self.random_seed = random_seed
+        self.item_reader = item_reader
+        self.max_payload_bytes = max_payload_bytes
         self._retention = retention
         self._max_payload = max_payload_bytes
         self._max_events = max_history_events
@@ -144,6 +219,8 @@ class MockProvider(AsyncResource):
         # retry with the same name and input gets that execution back even if
         # it has ended meanwhile, as the Step Functions adapter does.
         self._unanswered_starts: dict[str, str] = {}
+        self._callbacks: dict[str, Callback] = {}
+        self._child_machines: dict[int, tuple[Any, Machine]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self.faults = Faults()
@@ -170,7 +247,7 @@ class MockProvider(AsyncResource):
     @property
     def task_handlers(self) -> dict[str, TaskHandler]:
         """The live handler table (add or replace handlers between runs)."""
-        return self._interpreter.handlers
+        return self._handlers
 
     @property
     def closed(self) -> bool:
@@ -225,8 +302,10 @@ class MockProvider(AsyncResource):
                 problems.append(("workflow_id", problem))
             # Compiled from an unsorted copy: templates keep their key order.
             copied = json.loads(json.dumps(spec.definition))
+            if self.item_reader is None:
+                problems.extend(_storage_problems(copied, "definition"))
             try:
-                compiled.append(compile_machine(copied))
+                compiled.append(compile_definition(copied))
             except InvalidSpecError as exc:
                 problems.extend(exc.problems)
             return problems
@@ -250,7 +329,7 @@ class MockProvider(AsyncResource):
         """
         await self._enter("create_workflow")
         machine = self._compile(spec)
-        timeout = machine.timeout_seconds
+        timeout: float | None = machine.timeout_seconds
         if timeout is None and spec.timeout is not None:
             timeout = spec.timeout.total_seconds()
         stored = _stored_spec(spec, self._name)
@@ -369,23 +448,43 @@ class MockProvider(AsyncResource):
                     name, "it is running with a different input", execution_id=execution_id
                 )
             return self._result(existing, "already running")
+        record = self._new_record(
+            execution_id,
+            name,
+            workflow_id,
+            workflow.machine,
+            input_text,
+            input_value,
+            workflow.timeout_seconds,
+        )
+        self._launch(record)
+        return self._result(record, "started")
+
+    def _new_record(  # noqa: PLR0917 - an internal constructor of records
+        self,
+        execution_id: str,
+        name: str,
+        workflow_id: str,
+        machine: Machine,
+        input_text: str,
+        input_value: Any,
+        timeout_seconds: float | None,
+    ) -> ExecutionRecord:
         record = ExecutionRecord(
             execution_id=execution_id,
             name=name,
             workflow_id=workflow_id,
-            machine=workflow.machine,
+            machine=machine,
             input_text=input_text,
             input_value=input_value,
-            timeout_seconds=workflow.timeout_seconds,
+            timeout_seconds=timeout_seconds,
             clock=self._clock,
-            max_events=self._max_events,
             notify=self._notify,
+            random_source=execution_random(self.random_seed, execution_id, 0),
         )
-        record.append("ExecutionStarted", "ExecutionStarted", input=input_value, name=name)
         self._executions[execution_id] = record
         self._by_workflow.setdefault(workflow_id, {})[execution_id] = record
-        self._launch(record, record.machine.start_at, input_value)
-        return self._result(record, "started")
+        return record
 
     def _result(self, record: ExecutionRecord, message: str) -> ExecutionResult:
         return ExecutionResult(
@@ -397,14 +496,41 @@ class MockProvider(AsyncResource):
             message=message,
         )
 
-    def _launch(self, record: ExecutionRecord, state: str, data: Any) -> None:
+    def _launch(self, record: ExecutionRecord) -> None:
+        """Run (or resume, after a redrive) ``record`` on the ASL core in a task."""
         record.generation += 1
         if record.timeout_seconds is not None:
             record.timeout_handle = self._clock.call_later(
                 record.timeout_seconds, lambda: self._time_out(record)
             )
+        info = ExecutionInfo(
+            execution_id=record.execution_id,
+            name=record.name,
+            state_machine_id=f"{self._prefix}{record.workflow_id}",
+            state_machine_name=record.workflow_id,
+            start_time=record.start_time,
+            role_arn=_ROLE_ARN,
+            redrive_count=record.redrive_count,
+            redrive_time=record.redrive_time,
+        )
+        record.random = execution_random(
+            self.random_seed, record.execution_id, record.redrive_count
+        )
+        execution = Execution(
+            record.machine,
+            runtime=MockRuntime(self, record),
+            recorder=record,
+            info=info,
+            input=record.input_value,
+            checkpoint=record.checkpoint,
+            max_payload_bytes=self._max_payload,
+            history_limit=self._max_events,
+        )
+        record.execution = execution
+        record.checkpoint = None
+        execution.begin()
         task = asyncio.get_running_loop().create_task(
-            self._drive(record, record.generation, state, data),
+            self._drive(record, record.generation, execution),
             name=f"landlord-workflow-mock:{record.execution_id}",
         )
         record.task = task
@@ -412,21 +538,12 @@ class MockProvider(AsyncResource):
         task.add_done_callback(self._tasks.discard)
         self._notify(record)
 
-    async def _drive(self, record: ExecutionRecord, generation: int, state: str, data: Any) -> None:
+    async def _drive(self, record: ExecutionRecord, generation: int, execution: Execution) -> None:
         def current() -> bool:
             return record.generation == generation and not record.state.is_terminal
 
         try:
-            output = await self._interpreter.run(record, record.machine, state, data)
-        except RunFailedError as failure:
-            if current():
-                error = ExecutionError(
-                    code=failure.error,
-                    message=failure.cause or failure.error,
-                    cause=failure.cause,
-                    failed_at=failure.state,
-                )
-                self._finish(record, ExecutionState.FAILED, error=error)
+            outcome = await execution.run()
         except asyncio.CancelledError:
             if current():
                 raise  # the provider is closing
@@ -441,17 +558,30 @@ class MockProvider(AsyncResource):
                 self._finish(record, ExecutionState.FAILED, error=error)
         else:
             if current():
-                self._finish(record, ExecutionState.SUCCEEDED, output=output)
+                self._conclude(record, outcome)
+
+    def _conclude(self, record: ExecutionRecord, outcome: Outcome) -> None:
+        if outcome.succeeded:
+            self._finish(record, ExecutionState.SUCCEEDED, output=outcome.output)
+            return
+        record.checkpoint = outcome.checkpoint
+        error = ExecutionError(
+            code=outcome.error if outcome.error is not None else NO_ERROR_CODE,
+            message=outcome.cause or outcome.error or "the execution failed with no error name",
+            cause=outcome.cause,
+            failed_at=outcome.state,
+        )
+        self._finish(record, ExecutionState.FAILED, error=error, recorded=True)
 
     def _time_out(self, record: ExecutionRecord) -> None:
         record.timeout_handle = None
         if record.state.is_terminal:
             return
-        seconds = record.timeout_seconds
+        # AWS reports an execution time-out with no error cause.
         error = ExecutionError(
             code="States.Timeout",
-            message=f"the execution timed out after {seconds:g} seconds",
-            cause=f"execution timeout of {seconds:g} seconds exceeded",
+            message=f"the execution timed out after {record.timeout_seconds:g} seconds",
+            cause=None,
             failed_at=record.current_state,
         )
         self._finish(record, ExecutionState.TIMED_OUT, error=error)
@@ -463,8 +593,12 @@ class MockProvider(AsyncResource):
         *,
         output: Any = None,
         error: ExecutionError | None = None,
+        recorded: bool = False,
     ) -> None:
-        """Close ``record`` (success, failure, time-out or stop) and stop its task."""
+        """Close ``record`` (success, failure, time-out or stop) and stop its task.
+
+        ``recorded``: the core already recorded the closing event.
+        """
         if record.timeout_handle is not None:
             record.timeout_handle.cancel()
             record.timeout_handle = None
@@ -472,22 +606,31 @@ class MockProvider(AsyncResource):
         record.error = error
         if state is ExecutionState.SUCCEEDED:
             record.output_text = json.dumps(output, separators=(",", ":"), ensure_ascii=False)
-            record.append_final("ExecutionSucceeded", "ExecutionSucceeded", output=output)
-        elif state is ExecutionState.FAILED:
+        elif state is ExecutionState.TIMED_OUT:
+            record.append_final("ExecutionTimedOut", "ExecutionTimedOut")
+        elif state is ExecutionState.CANCELLED:
+            assert error is not None  # noqa: S101
+            record.append_final("ExecutionCancelled", "ExecutionAborted", cause=error.cause)
+        elif not recorded:
             assert error is not None  # noqa: S101
             record.append_final(
                 "ExecutionFailed", "ExecutionFailed", error=error.code, cause=error.cause
             )
-        elif state is ExecutionState.TIMED_OUT:
-            assert error is not None  # noqa: S101
-            record.append_final("ExecutionTimedOut", "ExecutionTimedOut", error=error.code)
-        else:
-            assert error is not None  # noqa: S101
-            record.append_final("ExecutionCancelled", "ExecutionAborted", cause=error.cause)
         record.stop_time = self._clock.now()
         task = record.task
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
+        if (
+            record.checkpoint is None
+            and record.execution is not None
+            and (state is not ExecutionState.SUCCEEDED)
+        ):
+            record.checkpoint = record.execution.checkpoint()
+        for token in list(record.callbacks):
+            self._close_token(token)
+        # A finished execution keeps only what it reports (and its checkpoint).
+        record.execution = None
+        record.random = None
         self._finished[record.execution_id] = None
         self._notify(record)
         self._evict()
@@ -564,24 +707,170 @@ class MockProvider(AsyncResource):
                 f"execution {execution_id!r} is not redrivable: it is {record.state.value} "
                 "(only failed, timed_out and cancelled executions can be redriven)"
             )
+        if record.checkpoint is None and record.execution is not None:
+            record.checkpoint = record.execution.checkpoint()
+        resume_at = record.current_state
         record.state = ExecutionState.RUNNING
         record.stop_time = None
         record.error = None
         record.output_text = None
         record.redrive_count += 1
-        record.execution_context = {
-            **record.execution_context,
-            "RedriveCount": record.redrive_count,
-        }
+        record.redrive_time = self._clock.now()
         self._finished.pop(execution_id, None)
-        record.append_final(
-            "ExecutionRedriven",
-            "ExecutionRedriven",
-            redrive_count=record.redrive_count,
-            state=record.current_state,
+        self._launch(record)
+        return self._result(record, f"redriven from {resume_at}")
+
+    # ----------------------------------------------------------- task tokens
+
+    def _open_token(self, token: str, record: ExecutionRecord) -> None:
+        callback = Callback(token, record)
+        self._callbacks[token] = callback
+        record.callbacks[token] = callback
+
+    def _close_token(self, token: str) -> None:
+        callback = self._callbacks.pop(token, None)
+        if callback is not None:
+            callback.record.callbacks.pop(token, None)
+            if not callback.future.done():
+                callback.future.cancel()
+
+    def _callback(self, task_token: str) -> Callback:
+        callback = self._callbacks.get(task_token)
+        if callback is None or callback.future.done():
+            raise TaskTokenError(task_token, "it is unknown, or its task has closed or timed out")
+        return callback
+
+    async def send_task_success(self, task_token: str, output: Any) -> None:
+        """Complete a ``.waitForTaskToken`` task with ``output`` (its result)."""
+        await self._enter("send_task_success")
+        callback = self._callback(task_token)
+        try:
+            text, value = self._payload(output)
+        except InvalidSpecError as exc:
+            raise TaskTokenError(task_token, f"invalid output: {exc}") from exc
+        del text
+        callback.future.set_result(value)
+        self.faults.after("send_task_success")
+
+    async def send_task_failure(
+        self, task_token: str, error: str | None, cause: str | None = None
+    ) -> None:
+        """Fail a ``.waitForTaskToken`` task with ``error`` and ``cause``."""
+        await self._enter("send_task_failure")
+        callback = self._callback(task_token)
+        callback.future.set_exception(StatesError(error, cause))
+        self.faults.after("send_task_failure")
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """Report that the work of a ``.waitForTaskToken`` task is still going on."""
+        await self._enter("send_task_heartbeat")
+        self._callback(task_token).heartbeat.set()
+        self.faults.after("send_task_heartbeat")
+
+    # ------------------------------------------------------- child executions
+
+    async def _start_child(self, parent: ExecutionRecord, request: ChildExecution) -> Any:
+        """Run a child execution (``states:startExecution``, distributed Map items)."""
+        if request.definition is not None:
+            return await self._run_map_child(parent, request)
+        arn = request.state_machine_arn or ""
+        workflow_id = arn.rsplit(":stateMachine:", 1)[-1].split(":", 1)[0]
+        workflow = self._workflows.get(workflow_id)
+        if workflow is None:
+            raise StatesError(
+                "StepFunctions.StateMachineDoesNotExistException",
+                f"State Machine Does Not Exist: '{arn}' (Service: AWSStepFunctions; Status Code: "
+                "400; Error Code: StateMachineDoesNotExist)",
+            )
+        name = request.name or str(uuid.UUID(int=_bits(parent), version=4))
+        try:
+            input_text, input_value = self._payload(request.input)
+        except InvalidSpecError as exc:
+            raise StatesError("StepFunctions.InvalidExecutionInputException", str(exc)) from None
+        execution_id = f"{self._prefix}{workflow_id}:{name}"
+        if execution_id in self._executions:
+            raise StatesError(
+                "StepFunctions.ExecutionAlreadyExistsException",
+                f"Execution Already Exists: '{execution_id}'",
+            )
+        record = self._new_record(
+            execution_id,
+            name,
+            workflow_id,
+            workflow.machine,
+            input_text,
+            input_value,
+            workflow.timeout_seconds,
         )
-        self._launch(record, record.current_state, record.current_input)
-        return self._result(record, f"redriven from {record.current_state}")
+        self._launch(record)
+        started = {
+            "ExecutionArn": execution_id,
+            "StartDate": int(record.start_time.timestamp() * 1000),
+        }
+        if not request.wait:
+            return started
+        task = record.task
+        assert task is not None  # noqa: S101 - just launched
+        # Waiting does not cancel the child if the parent is stopped (as on AWS).
+        await asyncio.wait({task})
+        if record.state is not ExecutionState.SUCCEEDED:
+            error = record.error
+            raise StatesError(
+                error.code if error is not None and error.code else "States.TaskFailed",
+                error.cause if error is not None else None,
+            )
+        output = json.loads(record.output_text or "null")
+        return {
+            **started,
+            "Input": input_value if request.output_as_json else input_text,
+            "Name": name,
+            "Output": output if request.output_as_json else record.output_text,
+            "StateMachineArn": f"{self._prefix}{workflow_id}",
+            "Status": "SUCCEEDED",
+            "StopDate": int((record.stop_time or record.start_time).timestamp() * 1000),
+        }
+
+    async def _run_map_child(self, parent: ExecutionRecord, request: ChildExecution) -> Any:
+        """A distributed Map item: a child execution of the item processor."""
+        definition = request.definition
+        cached = self._child_machines.get(id(definition))
+        if cached is None or cached[0] is not definition:
+            machine = compile_definition(definition)
+            self._child_machines[id(definition)] = (definition, machine)
+        else:
+            machine = cached[1]
+        child = ExecutionRecord(
+            execution_id=f"{parent.execution_id}/{uuid.UUID(int=_bits(parent))}",
+            name="map-item",
+            workflow_id=parent.workflow_id,
+            machine=machine,
+            input_text="null",
+            input_value=request.input,
+            timeout_seconds=None,
+            clock=self._clock,
+            notify=_ignore,
+            random_source=execution_random(self.random_seed, parent.execution_id, 0),
+        )
+        info = ExecutionInfo(
+            execution_id=child.execution_id,
+            name=child.name,
+            state_machine_id=f"{self._prefix}{parent.workflow_id}",
+            state_machine_name=parent.workflow_id,
+            start_time=self._clock.now(),
+            role_arn=_ROLE_ARN,
+        )
+        outcome = await Execution(
+            machine,
+            runtime=MockRuntime(self, child),
+            recorder=child,
+            info=info,
+            input=request.input,
+            max_payload_bytes=self._max_payload,
+            history_limit=self._max_events,
+        ).run()
+        if not outcome.succeeded:
+            raise StatesError(outcome.error, outcome.cause)
+        return outcome.output
 
     # ------------------------------------------------------- watch and list
 

@@ -1,13 +1,21 @@
-"""The mock engine's record of one execution (its state, history and task)."""
+"""The mock engine's record of one execution: state, history, checkpoint, task.
+
+`ExecutionRecord` is the core's `Recorder`: every AWS history
+event is counted by the core (toward the 25,000 limit) and the record keeps
+only the events of the contract (``StateEntered``, ``StateExited``,
+``TaskFailed``, ``TaskRetried``, execution events), each with
+``details["raw_type"]`` (AWS's type) and ``details["state"]``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import json
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from landlord_workflow._types import (
     ExecutionError,
@@ -15,9 +23,11 @@ from landlord_workflow._types import (
     ExecutionState,
     ExecutionStatus,
 )
-from landlord_workflow.providers.mock._clock import Clock, TimerHandle
-from landlord_workflow.providers.mock.compiler import Machine, State
-from landlord_workflow.providers.mock.interpreter import RunFailedError
+
+if TYPE_CHECKING:
+    from landlord_workflow._asl import Execution, Machine
+    from landlord_workflow.providers.mock._clock import Clock, TimerHandle
+    from landlord_workflow.providers.mock._runtime import Callback
 
 __all__ = ["ExecutionRecord", "iso"]
 
@@ -27,33 +37,53 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class ExecutionRecord:
-    """Mutable engine state of one execution; implements the interpreter's ``Run``.
+# AWS event type -> the contract's normalised type (others are counted, not kept).
+_KEPT: Final[dict[str, str]] = {
+    "ExecutionStarted": "ExecutionStarted",
+    "ExecutionSucceeded": "ExecutionSucceeded",
+    "ExecutionFailed": "ExecutionFailed",
+    "ExecutionRedriven": "ExecutionRedriven",
+    "TaskFailed": "TaskFailed",
+    "TaskTimedOut": "TaskFailed",
+    "LambdaFunctionFailed": "TaskFailed",
+    "LambdaFunctionTimedOut": "TaskFailed",
+    "ActivityFailed": "TaskFailed",
+    "ActivityTimedOut": "TaskFailed",
+    "TaskRetried": "TaskRetried",
+}
+for _kind in ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"):
+    _KEPT[f"{_kind}StateEntered"] = "StateEntered"
+    _KEPT[f"{_kind}StateExited"] = "StateExited"
 
-    Values stored here (input, state data in history details) are never
-    mutated after they are stored; everything handed out is a copy.
+
+class ExecutionRecord:
+    """Mutable engine state of one execution.
+
+    Values stored here (input, event details) are never mutated after they
+    are stored; everything handed out is a copy.
     """
 
     __slots__ = (
+        "callbacks",
+        "checkpoint",
         "clock",
-        "current_input",
         "current_state",
         "error",
         "events",
-        "execution_context",
+        "execution",
         "execution_id",
         "generation",
         "input_text",
         "input_value",
         "machine",
-        "max_events",
         "name",
         "notify",
         "output_text",
+        "random",
         "redrive_count",
+        "redrive_time",
         "start_time",
         "state",
-        "state_machine_context",
         "stop_time",
         "task",
         "timeout_handle",
@@ -73,8 +103,8 @@ class ExecutionRecord:
         input_value: Any,
         timeout_seconds: float | None,
         clock: Clock,
-        max_events: int,
-        notify: Callable[[ExecutionRecord], None],
+        notify: Any,
+        random_source: random.Random,
     ) -> None:
         self.execution_id = execution_id
         self.name = name
@@ -84,8 +114,8 @@ class ExecutionRecord:
         self.input_value = input_value
         self.timeout_seconds = timeout_seconds
         self.clock = clock
-        self.max_events = max_events
         self.notify = notify
+        self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
         self.stop_time: datetime | None = None
@@ -93,41 +123,52 @@ class ExecutionRecord:
         self.error: ExecutionError | None = None
         self.events: list[tuple[datetime, str, dict[str, Any]]] = []
         self.redrive_count = 0
+        self.redrive_time: datetime | None = None
         self.generation = 0
         self.task: asyncio.Task[None] | None = None
         self.timeout_handle: TimerHandle | None = None
         self.current_state: str = machine.start_at
-        self.current_input: Any = input_value
         self.watchers: list[asyncio.Queue[ExecutionStatus | None]] | None = None
-        self.execution_context: dict[str, Any] = {
-            "Id": execution_id,
-            "Name": name,
-            "Input": input_value,
-            "StartTime": iso(self.start_time),
-            "RedriveCount": 0,
-        }
-        self.state_machine_context = {"Id": f"mock:{workflow_id}", "Name": workflow_id}
+        self.execution: Execution | None = None
+        self.checkpoint: Mapping[str, Any] | None = None
+        self.callbacks: dict[str, Callback] = {}
 
-    # --------------------------------------------------------------- history
+    # ------------------------------------------------------- Recorder protocol
 
-    def append(self, kind: str, raw_type: str, state: str | None = None, **details: Any) -> None:
-        """Append an event; past the history cap the execution fails."""
-        if len(self.events) >= self.max_events - 1:
-            raise RunFailedError(
-                "States.Runtime",
-                f"The execution reached the maximum number of history events ({self.max_events}).",
-                state or self.current_state,
-            )
-        self._append(kind, raw_type, state, details)
+    def record(
+        self,
+        event_id: int,
+        event_type: str,
+        state: str | None,
+        details: Mapping[str, Any] | None,
+    ) -> None:
+        """Keep the contract's events (the core counts the rest)."""
+        kind = _KEPT.get(event_type)
+        if kind is None:
+            return
+        kept: dict[str, Any] = {}
+        if details:
+            if kind == "TaskRetried":
+                kept = {
+                    "error": details.get("error"),
+                    "attempt": details.get("retryCount"),
+                    "delay_seconds": details.get("delaySeconds"),
+                }
+            else:
+                kept = {key: value for key, value in details.items() if key != "roleArn"}
+        kept["raw_type"] = event_type
+        if state is not None:
+            kept["state"] = state
+        if kind == "StateEntered":
+            self.current_state = state or self.current_state
+            self.events.append((self.clock.now(), kind, kept))
+            self.notify(self)
+            return
+        self.events.append((self.clock.now(), kind, kept))
 
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
-        """Append the closing event (always fits: the cap keeps room for it)."""
-        self._append(kind, raw_type, None, details)
-
-    def _append(self, kind: str, raw_type: str, state: str | None, details: dict[str, Any]) -> None:
+        """Append an event the engine records itself (time-out, stop)."""
         details["raw_type"] = raw_type
-        if state is not None:
-            details["state"] = state
         self.events.append((self.clock.now(), kind, details))
 
     def history(self) -> tuple[ExecutionEvent, ...]:
@@ -136,28 +177,6 @@ class ExecutionRecord:
             ExecutionEvent(timestamp=moment, type=kind, details=copy.deepcopy(details))
             for moment, kind, details in self.events
         )
-
-    # ------------------------------------------------- interpreter's Run API
-
-    def enter(self, state: State, data: Any) -> Mapping[str, Any]:
-        """Record entering ``state``; remember it as the redrive point."""
-        self.current_state = state.name
-        self.current_input = data
-        self.append("StateEntered", f"{state.type}StateEntered", state.name, input=data)
-        self.notify(self)
-        return {
-            "Execution": self.execution_context,
-            "StateMachine": self.state_machine_context,
-            "State": {"Name": state.name, "EnteredTime": iso(self.clock.now()), "RetryCount": 0},
-        }
-
-    def event(self, kind: str, raw_type: str, state: str, **details: Any) -> None:
-        """Record a task event (failure, retry)."""
-        self.append(kind, raw_type, state, **details)
-
-    def exit(self, state: State, output: Any) -> None:
-        """Record leaving ``state`` with ``output``."""
-        self.append("StateExited", f"{state.type}StateExited", state.name, output=output)
 
     # --------------------------------------------------------------- status
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PROVIDER_NAME",
     "STOP_ERROR_CODE",
-    "encode_input",
+    "encode_payload",
     "failing_state",
     "normalise_history",
     "render_definition",
@@ -225,11 +225,6 @@ def encode_payload(field: str, value: Any) -> str:
             field, f"is {size} bytes; Step Functions accepts at most {MAX_PAYLOAD_BYTES}"
         )
     return text
-
-
-def encode_input(value: Any) -> str:
-    """The exact input bytes of a start (see `encode_payload`)."""
-    return encode_payload("input", value)
 
 
 def decode_document(text: str | None) -> Any:

@@ -95,7 +95,6 @@ from landlord_workflow.providers.stepfunctions._mapping import (
     PROVIDER_NAME,
     STOP_ERROR_CODE,
     decode_document,
-    encode_input,
     encode_payload,
     failing_state,
     normalise_history,
@@ -478,7 +477,7 @@ class StepFunctionsProvider(AsyncResource):
             raise InvalidSpecError.single(
                 "execution_name", f"is not a valid execution name: {problem}"
             )
-        payload = encode_input(execution_input.input)
+        payload = encode_payload("input", execution_input.input)
         client = await self._ensure_client()
         machine = await self._state_machine_arn(workflow_id)
         arn = execution_arn(state_machine=machine, name=name)

@@ -1,0 +1,441 @@
+"""Defects found by trying to break the library, each pinned by the rule it broke.
+
+Every test here failed on the code before its fix (the black-box scripts
+that found them are summarised in each docstring).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from conftest import make_spec
+from fakes import FakeProvider
+
+from landlord_workflow import (
+    CallPolicy,
+    ExecutionFailedError,
+    ExecutionInput,
+    ExecutionNotFoundError,
+    ExecutionState,
+    InvalidSpecError,
+    Manager,
+    PollPolicy,
+    ProviderError,
+    Registry,
+    RetryPolicy,
+)
+from landlord_workflow.cli import EXIT_USAGE, main
+from landlord_workflow.providers.mock import MockProvider, TaskFailure
+from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
+
+ROLE = "arn:aws:iam::123456789012:role/landlord-workflow-test"
+
+
+FLAKY_TASK = {
+    "StartAt": "Provision",
+    "States": {"Provision": {"Type": "Task", "Resource": "provision", "End": True}},
+}
+
+
+def failing_first(times: int) -> Any:
+    calls = Counter[str]()
+
+    async def provision(task_input: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise TaskFailure("Compute.Unavailable", f"call {calls['n']}")
+        return {"ok": True}
+
+    provision.calls = calls  # type: ignore[attr-defined]
+    return provision
+
+
+# -- closing ------------------------------------------------------------------------------
+
+
+class SlowToClose(FakeProvider):
+    """A provider whose aclose awaits (a checkpoint a cancelled caller would die at)."""
+
+    def __init__(self, name: str, *, fail: bool = False) -> None:
+        super().__init__(name)
+        self.fail = fail
+
+    async def aclose(self) -> None:
+        await anyio.sleep(0.01)
+        self.closed = True
+        if self.fail:
+            raise RuntimeError(f"{self.name} failed to close")
+
+
+@pytest.mark.asyncio
+async def test_aclose_in_a_cancelled_scope_still_closes_every_provider() -> None:
+    providers = [SlowToClose("a"), SlowToClose("b", fail=True), SlowToClose("c")]
+    registry = Registry()
+    for provider in providers:
+        registry.register(provider)
+    manager = Manager(registry)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        with pytest.raises(RuntimeError, match="b failed to close"):
+            await manager.aclose()
+    assert [p.closed for p in providers] == [True, True, True]
+    await manager.aclose()  # idempotent: nothing left to do, nothing raised
+
+
+@pytest.mark.asyncio
+async def test_leaving_a_cancelled_async_with_closes_a_running_mock_and_step_functions() -> None:
+    mock = MockProvider()
+    sfn = StepFunctionsProvider(region="us-east-1", role_arn=ROLE, account_id="123456789012")
+    registry = Registry()
+    registry.register(mock)
+    registry.register(sfn)
+    hold = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    with anyio.CancelScope() as scope:
+        async with Manager(registry) as manager:
+            await sfn.__aenter__()  # the client is open
+            await manager.create_workflow(make_spec(hold, workflow_id="hold"))
+            await manager.start_execution("hold")
+            scope.cancel()
+    assert mock.closed
+    with pytest.raises(ProviderError, match="closed"):
+        _ = sfn.client
+
+
+# -- run: stop during the backoff, concurrent runs of one name, large backoffs ------------
+
+
+async def has_failed(mock: MockProvider, execution_id: str) -> bool:
+    try:
+        return (await mock.get_execution_status(execution_id)).state is ExecutionState.FAILED
+    except ExecutionNotFoundError:
+        return False
+
+
+@pytest.mark.asyncio
+async def test_a_stop_during_runs_backoff_wins_and_nothing_more_starts() -> None:
+    handler = failing_first(10)
+    mock = MockProvider(task_handlers={"provision": handler})
+    registry = Registry()
+    registry.register(mock)
+    long_backoff = RetryPolicy(
+        max_attempts=3, initial_interval=timedelta(minutes=10), max_interval=timedelta(minutes=10)
+    )
+    async with Manager(registry) as manager:
+        await manager.create_workflow(
+            make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=long_backoff)
+        )
+        outcome: list[BaseException] = []
+
+        async def run() -> None:
+            try:
+                await manager.run("flaky", ExecutionInput(execution_name="tenant-1"))
+            except ExecutionFailedError as exc:
+                outcome.append(exc)
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run)
+                execution_id = "mock:flaky:tenant-1"
+                while not await has_failed(mock, execution_id):
+                    await anyio.sleep(0.001)
+                await anyio.sleep(0.01)  # run is in its backoff now
+                await manager.stop_execution(execution_id, "tenant deleted")
+        (error,) = outcome
+        assert isinstance(error, ExecutionFailedError)
+        assert error.status.state is ExecutionState.CANCELLED
+        assert error.status.error is not None
+        assert error.status.error.cause == "tenant deleted"
+        assert handler.calls["n"] == 1, "no redrive after the stop"
+        status = await mock.get_execution_status(execution_id)
+        assert status.metadata["redrive_count"] == 0
+
+
+@pytest.mark.asyncio
+async def test_two_runs_with_one_name_share_the_execution_and_its_outcome() -> None:
+    handler = failing_first(1)
+    mock = MockProvider(task_handlers={"provision": handler})
+    registry = Registry()
+    registry.register(mock)
+    retry = RetryPolicy(
+        max_attempts=2,
+        initial_interval=timedelta(milliseconds=5),
+        max_interval=timedelta(milliseconds=5),
+    )
+    async with Manager(registry) as manager:
+        await manager.create_workflow(
+            make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=retry)
+        )
+        results: list[Any] = []
+
+        async def run() -> None:
+            results.append(await manager.run("flaky", ExecutionInput(execution_name="same")))
+
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(run)
+                group.start_soon(run)
+    assert [r.state for r in results] == [ExecutionState.SUCCEEDED, ExecutionState.SUCCEEDED]
+    assert {r.execution_id for r in results} == {"mock:flaky:same"}
+    assert results[0].metadata["redrive_count"] == 1, "redriven once, not twice"
+    assert handler.calls["n"] == 2
+
+
+@pytest.mark.asyncio
+async def test_two_managers_running_one_name_share_the_outcome_too() -> None:
+    handler = failing_first(1)
+    mock = MockProvider(task_handlers={"provision": handler})
+    retry = RetryPolicy(
+        max_attempts=2,
+        initial_interval=timedelta(milliseconds=5),
+        max_interval=timedelta(milliseconds=5),
+    )
+    managers = []
+    for _ in range(2):
+        registry = Registry()
+        registry.register(mock)
+        managers.append(Manager(registry))
+    await managers[0].create_workflow(
+        make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=retry)
+    )
+    results: list[Any] = []
+
+    async def run(manager: Manager) -> None:
+        results.append(await manager.run("flaky", ExecutionInput(execution_name="same")))
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            for manager in managers:
+                group.start_soon(run, manager)
+    assert [r.state for r in results] == [ExecutionState.SUCCEEDED, ExecutionState.SUCCEEDED]
+    assert handler.calls["n"] == 2
+    await mock.aclose()
+
+
+def test_backoff_never_overflows_for_any_attempt_count_or_rate() -> None:
+    policy = RetryPolicy(max_attempts=20, backoff_rate=10)
+    assert [policy.backoff(n) for n in (18, 19, 10_000)] == [policy.max_interval] * 3
+    calls = CallPolicy(max_attempts=1000, backoff_rate=1e300, jitter=False)
+    assert calls.backoff(310) == calls.backoff(999) == calls.max_interval.total_seconds()
+    polls = PollPolicy(backoff_rate=1e308, jitter=False)
+    intervals = polls.intervals()
+    assert [next(intervals) for _ in range(5)][-1] == polls.max_interval.total_seconds()
+
+
+@pytest.mark.asyncio
+async def test_run_with_a_huge_backoff_rate_runs_every_attempt() -> None:
+    fake = FakeProvider()
+    fake.status_sequence["wf"] = [ExecutionState.FAILED]
+    registry = Registry()
+    registry.register(fake)
+    tiny = RetryPolicy(
+        max_attempts=20,
+        backoff_rate=10,
+        initial_interval=timedelta(microseconds=1),
+        max_interval=timedelta(microseconds=2),
+    )
+    fast_polls = PollPolicy(
+        initial_interval=timedelta(milliseconds=1), max_interval=timedelta(milliseconds=1)
+    )
+    manager = Manager(registry, poll_policy=fast_polls)
+    await manager.create_workflow(
+        make_spec(workflow_id="wf", provider_type="fake", retry_policy=tiny)
+    )
+    with pytest.raises(ExecutionFailedError):
+        await manager.run("wf", ExecutionInput(execution_name="t"))
+    assert len(fake.calls_of("start_execution")) == 20
+
+
+# -- watch ----------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_watch_yields_each_state_once_on_a_push_based_provider() -> None:
+    steps = {
+        f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} if i < 5 else {"Type": "Pass", "End": True}
+        for i in range(6)
+    }
+    registry = Registry()
+    registry.register(MockProvider(default_task_duration=0.0))
+    async with Manager(registry) as manager:
+        await manager.create_workflow(
+            make_spec({"StartAt": "S0", "States": steps}, workflow_id="steps")
+        )
+        started = await manager.start_execution("steps")
+        states = [status.state async for status in manager.watch(started.execution_id)]
+    assert states == [ExecutionState.RUNNING, ExecutionState.SUCCEEDED]
+
+
+# -- arguments: one rule for durations and names --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: CallPolicy(attempt_timeout=5), "attempt_timeout must be a datetime.timedelta"),
+        (lambda: CallPolicy(deadline=1.5), "deadline must be a datetime.timedelta"),
+        (lambda: PollPolicy(initial_interval=0.2), "initial_interval must be a datetime.timedelta"),
+        (lambda: RetryPolicy(max_interval=60), "max_interval must be a datetime.timedelta"),
+        (lambda: CallPolicy(max_attempts=2.5), "max_attempts must be an int"),
+    ],
+)
+def test_a_policy_field_of_the_wrong_type_is_a_type_error_naming_it(
+    build: Any, message: str
+) -> None:
+    with pytest.raises(TypeError, match=message):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (
+            lambda m: m.wait_for_completion("mock:wf:x", timeout=5),
+            TypeError,
+            "timeout must be a datetime.timedelta or None, got int",
+        ),
+        (
+            lambda m: m.run("wf", timeout=5),
+            TypeError,
+            "timeout must be a datetime.timedelta or None, got int",
+        ),
+        (
+            lambda m: m.start_execution("wf", provider_type=["mock"]),
+            TypeError,
+            "provider_type must be a str or None, got list",
+        ),
+        (
+            lambda m: m.wait_for_completion("mock:wf:x", timeout=timedelta(seconds=-1)),
+            InvalidSpecError,
+            "timeout: must not be negative",
+        ),
+        (
+            lambda m: m.run("wf", timeout=timedelta(seconds=-1)),
+            InvalidSpecError,
+            "timeout: must not be negative",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_a_bad_argument_is_refused_at_the_call_naming_the_parameter(
+    call: Any, error: type[Exception], message: str
+) -> None:
+    fake = FakeProvider("mock")
+    registry = Registry()
+    registry.register(fake)
+    async with Manager(registry) as manager:
+        with pytest.raises(error, match=message):
+            await call(manager)
+    assert fake.calls == [], "no engine call was made"
+
+
+# -- definitions the providers' own validate must survive ----------------------------------
+
+
+def step_functions() -> StepFunctionsProvider:
+    return StepFunctionsProvider(region="us-east-1", role_arn=ROLE, account_id="123456789012")
+
+
+@pytest.mark.parametrize("state_type", [["Pass"], {"Pass": True}, 7, None])
+@pytest.mark.asyncio
+async def test_a_state_type_that_is_not_a_string_is_a_field_precise_error(
+    state_type: object,
+) -> None:
+    definition = {"StartAt": "A", "States": {"A": {"Type": state_type, "End": True}}}
+    spec = make_spec(definition, workflow_id="w", provider_type="step-functions")
+    with pytest.raises(InvalidSpecError) as caught:
+        await step_functions().validate(spec)
+    assert [field for field, _ in caught.value.problems] == ["definition.States.A.Type"]
+
+
+@pytest.mark.asyncio
+async def test_a_definition_5000_levels_deep_is_refused_without_a_recursion_error() -> None:
+    deep: dict[str, Any] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    node = deep
+    for _ in range(5000):
+        node["Comment"] = {}
+        node = node["Comment"]
+    spec = make_spec(deep, workflow_id="w", provider_type="step-functions")
+    with pytest.raises(InvalidSpecError, match="nested deeper than 256 levels"):
+        await step_functions().validate(spec)
+
+
+# -- the command line: one line, exit 2, no traceback ----------------------------------------
+
+
+def run_cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err, environ=env or {})
+    return code, err.getvalue()
+
+
+SFN = ("--provider", "step-functions")
+PASS_SPEC = {
+    "workflow_id": "cli-test",
+    "provider_type": "mock",
+    "name": "CLI test",
+    "definition": {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+}
+
+
+def spec_file(tmp_path: Path, document: Any = PASS_SPEC) -> str:
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["run", "{spec}", "--input", "[" * 5000 + "]" * 5000], "--input is nested too deeply"),
+        (["run", "{spec}", "--input", "9" * 5000], "--input is not usable JSON"),
+        (["run", "{spec}", "--input", "@{latin1}"], "not UTF-8 text"),
+        (["validate", "{latin1}"], "not UTF-8 text"),
+        (["graph", "{malformed}"], "definition.States.A.Type"),
+        (["validate", "{spec}", *SFN, "--region", "us east!"], "WORKFLOW_SFN_REGION"),
+        (
+            ["validate", "{spec}", *SFN, "--region", "eu-west-1", "--endpoint-url", "notaurl"],
+            "WORKFLOW_SFN_ENDPOINT_URL",
+        ),
+    ],
+)
+@pytest.mark.asyncio
+async def test_bad_command_line_input_is_one_line_and_exit_2(
+    tmp_path: Path, argv: list[str], expected: str
+) -> None:
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes('{"name": "caf\u00e9"}'.encode("latin-1"))
+    malformed = dict(PASS_SPEC, definition={"StartAt": "A", "States": {"A": {"Type": ["Pass"]}}})
+    (tmp_path / "bad").mkdir()
+    paths = {
+        "spec": spec_file(tmp_path),
+        "latin1": str(latin1),
+        "malformed": spec_file(tmp_path / "bad", malformed),
+    }
+    code, err = await anyio.to_thread.run_sync(
+        lambda: run_cli(*[arg.format(**paths) for arg in argv])
+    )
+    assert code == EXIT_USAGE, err
+    assert expected in err
+    assert "Traceback" not in err
+
+
+def test_the_installed_command_prints_no_traceback_for_a_bad_region(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "landlord_workflow", "providers", "--region", "us east!"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": "", "WORKFLOW_DEFAULT_PROVIDER": "step-functions"},
+    )
+    assert proc.returncode == EXIT_USAGE, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "WORKFLOW_SFN_REGION" in proc.stderr
