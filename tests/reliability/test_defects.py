@@ -461,7 +461,7 @@ async def test_cancelling_aclose_at_any_point_still_closes_every_provider() -> N
         registry.register(mock)
         registry.register(slow)
         manager = Manager(registry)
-        await manager.create_workflow(mock_spec("hold", hold))
+        await manager.create_workflow(make_spec(hold, workflow_id="hold"))
         await manager.start_execution("hold")
         finished, outcome = await cancel_after(manager.aclose(), passes)
         # Cancelled before it began, aclose did nothing; once begun, it closes all.
@@ -488,7 +488,7 @@ async def test_cancelling_run_during_its_backoff_starts_nothing_more() -> None:
         max_attempts=2, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)
     )
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=hour))
+        await manager.create_workflow(make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=hour))
         execution_id = "mock:flaky:in-backoff"
         with anyio.move_on_after(5) as scope:
             async with anyio.create_task_group() as group:
@@ -533,7 +533,9 @@ async def test_soak_20000_executions_keep_memory_flat_and_all_end(
     }
     ended = Counter[ExecutionState]()
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("soak", definition, timeout=timedelta(days=30)))
+        await manager.create_workflow(
+            make_spec(definition, workflow_id="soak", timeout=timedelta(days=30))
+        )
 
         async def one(index: int) -> None:
             started = await manager.start_execution(
