@@ -49,7 +49,6 @@ from reliability.support import (
 )
 
 from landlord_workflow import ExecutionNotFoundError, ProviderUnavailableError, ThrottledError
-from landlord_workflow._provider import Provider
 from landlord_workflow.providers.mock import Faults
 
 MATRIX_OPERATIONS = (
@@ -93,7 +92,8 @@ class FaultyEngine:
     """A definition whose first run fails at a task that succeeds when redriven
     (arm it with :meth:`fail_first_run`)."""
 
-    provider: Provider
+    provider: Any
+    """The open provider (its listings are part of what the matrix reads)."""
     faults: Faults
 
     def __init__(self) -> None:
@@ -137,14 +137,14 @@ class FaultyEngine:
         ``expect``: the ids, or how many, the test expects to see."""
 
         async def listing() -> list[str]:
-            return [s.execution_id async for s in self.provider.list_executions(workflow_id)]  # type: ignore[attr-defined]
+            return [s.execution_id async for s in self.provider.list_executions(workflow_id)]
 
         return await self._settled(expect, listing)
 
     async def _list_workflows(self) -> list[str]:
         return [
             spec.workflow_id
-            async for spec in self.provider.list_workflows()  # type: ignore[attr-defined]
+            async for spec in self.provider.list_workflows()
             if spec.workflow_id.startswith(self._workflow_prefix)
         ]
 
@@ -374,6 +374,6 @@ ENGINES: tuple[type[FaultyEngine], ...] = (MockEngine, StepFunctionsEngine, Temp
 async def opened_engine(name: str, request: pytest.FixtureRequest) -> AsyncIterator[FaultyEngine]:
     """The engine called ``name``, open; what its test left running is stopped after it."""
     engine_type = next(e for e in ENGINES if e.name == name)
-    async with engine_type.opened(request) as engine:  # type: ignore[attr-defined]
+    async with engine_type.opened(request) as engine:
         yield engine
         await engine.stop_what_still_runs()

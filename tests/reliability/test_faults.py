@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 
 import pytest
 import pytest_asyncio
-from _pytest.mark import ParameterSet
 from conftest import make_spec
 from reliability.engines import ENGINES, FaultyEngine, opened_engine
 from reliability.support import counters, delta, manager_for, named, no_sleep_policy
@@ -270,7 +269,7 @@ SCENARIOS: tuple[type[Scenario], ...] = (
 )
 
 
-def matrix(kinds: str | None = None, *, only: str = "operations") -> list[ParameterSet]:
+def matrix(kinds: str | None = None, *, only: str = "operations") -> list[Any]:
     """(engine, scenario[, fault kind]) for every operation each engine has.
 
     ``kinds``: the name of the engine's attribute listing the fault kinds to run;
@@ -294,7 +293,7 @@ def matrix(kinds: str | None = None, *, only: str = "operations") -> list[Parame
     return params
 
 
-def engines() -> list[ParameterSet]:
+def engines() -> list[Any]:
     return [pytest.param(e.name, id=e.name, marks=e.marks) for e in ENGINES]
 
 
