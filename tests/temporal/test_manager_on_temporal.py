@@ -11,17 +11,21 @@ import anyio
 import pytest
 import pytest_asyncio
 from temporal import workflows
+from temporal.faults import faulty_client
 from temporal.support import native_spec
 
 from landlord_workflow import (
     ExecutionFailedError,
     ExecutionInput,
     ExecutionState,
+    ExecutionStatus,
     Manager,
     Registry,
     RetryPolicy,
+    WorkflowError,
 )
-from landlord_workflow.providers.mock import MockProvider
+from landlord_workflow.providers.mock import Faults, MockProvider
+from landlord_workflow.providers.temporal import TemporalProvider
 from landlord_workflow.testing import LocalTemporal, fast_call_policy, fast_poll_policy
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.temporal]
@@ -127,3 +131,46 @@ async def test_a_new_manager_in_a_fresh_process_runs_watches_stops_and_lists_by_
             )
     assert status.state is ExecutionState.SUCCEEDED, "B retried under A's RetryPolicy"
     assert workflows.CALLS[("Prepare", temporal_id)] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "the Manager retries only the opening of a watch (its first status); "
+        "TemporalProvider.watch_execution reads the status again after each change, "
+        "so a transient error there ends wait_for_completion and run"
+    ),
+)
+async def test_a_transient_fault_while_waiting_does_not_end_the_wait(
+    local_temporal: LocalTemporal, native_worker: str
+) -> None:
+    plan = Faults()
+    client, _ = await faulty_client(local_temporal, plan=plan)
+    async with TemporalProvider(client=client) as provider:
+        registry = Registry()
+        registry.register(provider)
+        manager = Manager(registry, call_policy=fast_call_policy())
+        spec = native_spec("ConformanceSlow")
+        await manager.create_workflow(spec)
+        started = await manager.start_execution(spec.workflow_id, ExecutionInput(input={}))
+        finals: list[ExecutionStatus] = []
+        failures: list[WorkflowError] = []
+
+        async def wait() -> None:
+            try:
+                finals.append(await manager.wait_for_completion(started.execution_id))
+            except WorkflowError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(wait)
+            with anyio.fail_after(15):
+                while plan.calls("get_execution_status") < 1:  # the watch's first status
+                    await anyio.sleep(0.01)
+            plan.unavailable("get_execution_status", times=1)  # the status after the change
+            async with local_temporal.provider() as other:
+                await other.stop_execution(started.execution_id, "tenant deleted")
+    assert plan.injected("get_execution_status") == 1
+    assert failures == [], "the wait ended on the transient fault"
+    assert [final.state for final in finals] == [ExecutionState.CANCELLED]
