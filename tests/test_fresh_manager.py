@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import make_spec
 
 from landlord_workflow import (
     CallPolicy,
@@ -49,12 +50,13 @@ SLOW = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 3600, 
 
 
 def spec(workflow_id: str, provider_type: str, definition: dict[str, Any]) -> WorkflowSpec:
-    return WorkflowSpec(
+    """A spec with every optional field set, so a fresh Manager has all of them to read."""
+    return make_spec(
+        definition,
         workflow_id=workflow_id,
         provider_type=provider_type,
         name=f"Tenant provisioning ({provider_type})",
         description="created by Manager A",
-        definition=definition,
         retry_policy=RETRY,
         tags={"team": "platform"},
     )
@@ -136,9 +138,7 @@ async def test_a_new_manager_redrives_an_execution_another_one_ran(
     registry_a = Registry()
     registry_a.register(mock)
     manager_a = Manager(registry_a, call_policy=fast_calls)
-    single_attempt = WorkflowSpec(
-        workflow_id="flaky", provider_type="mock", name="single attempt", definition=FLAKY
-    )
+    single_attempt = make_spec(FLAKY, workflow_id="flaky", name="single attempt")
     await manager_a.create_workflow(single_attempt)
     with pytest.raises(ExecutionFailedError) as failed:
         await manager_a.run("flaky", ExecutionInput(input={}))

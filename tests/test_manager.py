@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import anyio
 import anyio.lowlevel
 import pytest
+from conftest import make_spec
 from fakes import HANG, FakeProvider, RedrivableFake
 
 from landlord_workflow import (
@@ -26,6 +28,7 @@ from landlord_workflow import (
     RetryPolicy,
     ThrottledError,
     UnsupportedOperationError,
+    WorkflowError,
     WorkflowNotFoundError,
     WorkflowSpec,
 )
@@ -35,15 +38,10 @@ pytestmark = pytest.mark.asyncio
 DEFINITION = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 
 
-def spec(workflow_id: str = "tenant-provisioning", **changes: object) -> WorkflowSpec:
-    values: dict[str, object] = {
-        "workflow_id": workflow_id,
-        "provider_type": "fake",
-        "name": "Tenant provisioning",
-        "definition": DEFINITION,
-    }
-    values.update(changes)
-    return WorkflowSpec(**values)  # type: ignore[arg-type]
+def spec(workflow_id: str = "tenant-provisioning", **fields: Any) -> WorkflowSpec:
+    """The suite's spec factory with this module's defaults: DEFINITION on the fake provider."""
+    fields.setdefault("provider_type", "fake")
+    return make_spec(fields.pop("definition", DEFINITION), workflow_id=workflow_id, **fields)
 
 
 def make_manager(
@@ -401,5 +399,5 @@ async def test_aclose_closes_providers_and_refuses_further_calls(fast_calls: Cal
     async with make_manager(fake, fast_calls)[0] as manager:
         await manager.create_workflow(spec())
     assert fake.closed
-    with pytest.raises(Exception, match="closed"):
+    with pytest.raises(WorkflowError, match="Manager is closed"):
         await manager.create_workflow(spec())

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import make_spec
 
 from landlord_workflow import (
     ExecutionFailedError,
@@ -21,7 +22,6 @@ from landlord_workflow import (
     OperationTimeoutError,
     Registry,
     RetryPolicy,
-    WorkflowSpec,
 )
 from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
 from landlord_workflow.testing import fast_call_policy
@@ -68,16 +68,6 @@ class Steps:
         return {step: make(step) for step in STEPS}
 
 
-def spec(definition: dict[str, Any], **changes: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id="tenant-provisioning",
-        provider_type="mock",
-        name="Tenant provisioning",
-        definition=definition,
-        **changes,
-    )
-
-
 def manager_for(provider: MockProvider) -> tuple[Manager, MetricsCollector]:
     registry = Registry()
     registry.register(provider)
@@ -92,7 +82,7 @@ async def test_four_step_provisioning_succeeds_with_output_and_ordered_history()
     steps = Steps()
     manager, metrics = manager_for(MockProvider(task_handlers=steps.handlers()))
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition()))
+        await manager.create_workflow(make_spec(provisioning_definition()))
         started = await manager.start_execution(
             "tenant-provisioning", ExecutionInput(input={"tenant": "t-1"})
         )
@@ -118,7 +108,7 @@ async def test_task_retry_rule_recovers_and_history_shows_task_retried() -> None
     clock = VirtualClock()
     manager, _ = manager_for(MockProvider(task_handlers=steps.handlers(), clock=clock))
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition(retry_migrations=True)))
+        await manager.create_workflow(make_spec(provisioning_definition(retry_migrations=True)))
         final = await manager.run("tenant-provisioning", ExecutionInput(input={"tenant": "t"}))
         detailed = await manager.get_execution_status(final.execution_id, include_history=True)
     assert final.state is ExecutionState.SUCCEEDED
@@ -131,7 +121,7 @@ async def test_failure_without_retry_names_the_failed_state() -> None:
     steps = Steps(InitializeDatabase=1)
     manager, _ = manager_for(MockProvider(task_handlers=steps.handlers()))
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition()))
+        await manager.create_workflow(make_spec(provisioning_definition()))
         with pytest.raises(ExecutionFailedError) as info:
             await manager.run("tenant-provisioning", ExecutionInput(input={"tenant": "t"}))
     status = info.value.status
@@ -148,7 +138,7 @@ async def test_run_redrives_and_earlier_states_run_exactly_once() -> None:
     manager, metrics = manager_for(MockProvider(task_handlers=steps.handlers()))
     retry = RetryPolicy(max_attempts=2, initial_interval=timedelta(milliseconds=1))
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition(), retry_policy=retry))
+        await manager.create_workflow(make_spec(provisioning_definition(), retry_policy=retry))
         final = await manager.run(
             "tenant-provisioning", ExecutionInput(input={"tenant": "t"}, execution_name="t-run")
         )
@@ -178,7 +168,7 @@ async def test_an_hour_of_waiting_times_out_at_thirty_minutes_in_well_under_a_se
     }
     began = time.perf_counter()
     async with manager:
-        await manager.create_workflow(spec(definition, timeout=timedelta(minutes=30)))
+        await manager.create_workflow(make_spec(definition, timeout=timedelta(minutes=30)))
         with pytest.raises(ExecutionFailedError) as info:
             await manager.run("tenant-provisioning")
     wall = time.perf_counter() - began
@@ -194,7 +184,7 @@ async def test_wait_timeout_leaves_the_execution_running() -> None:
     manager, _ = manager_for(provider)
     definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}}}
     async with manager:
-        await manager.create_workflow(spec(definition))
+        await manager.create_workflow(make_spec(definition))
         started = await manager.start_execution("tenant-provisioning")
         with pytest.raises(OperationTimeoutError):
             await manager.wait_for_completion(
@@ -208,7 +198,7 @@ async def test_wait_timeout_leaves_the_execution_running() -> None:
 async def test_watch_through_the_manager_yields_states_until_terminal() -> None:
     manager, _ = manager_for(MockProvider(task_handlers=Steps().handlers()))
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition()))
+        await manager.create_workflow(make_spec(provisioning_definition()))
         started = await manager.start_execution(
             "tenant-provisioning", ExecutionInput(input={"tenant": "t"})
         )
@@ -226,7 +216,7 @@ async def test_invalid_asl_is_refused_before_anything_runs() -> None:
     }
     async with manager:
         with pytest.raises(InvalidSpecError) as info:
-            await manager.create_workflow(spec(definition))
+            await manager.create_workflow(make_spec(definition))
     assert [field for field, _ in info.value.problems] == ["definition.States.FanOut.Branches"]
     assert metrics.calls[("create_workflow", "mock")] == 0
     assert provider.faults.calls("create_workflow") == 0
@@ -237,7 +227,7 @@ async def test_a_thousand_concurrent_executions_complete_and_leave_no_task() -> 
     provider = MockProvider(task_handlers=steps.handlers())
     manager, metrics = manager_for(provider)
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition()))
+        await manager.create_workflow(make_spec(provisioning_definition()))
 
         async def one(n: int) -> ExecutionState:
             result = await manager.start_execution(
@@ -265,7 +255,7 @@ async def test_run_reports_each_attempt_before_waiting_for_it() -> None:
         seen.append((started.execution_id, attempt, status.state))
 
     async with manager:
-        await manager.create_workflow(spec(provisioning_definition(), retry_policy=retry))
+        await manager.create_workflow(make_spec(provisioning_definition(), retry_policy=retry))
         final = await manager.run(
             "tenant-provisioning",
             ExecutionInput(input={"tenant": "t"}, execution_name="t-cb"),

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from conftest import make_spec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,11 +23,9 @@ from landlord_workflow.errors import InvalidSpecError
 DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}
 
 
-def make_spec(**fields: Any) -> WorkflowSpec:
+def forced_spec(**fields: Any) -> WorkflowSpec:
     """A valid spec with ``fields`` forced in, bypassing attrs validators (as hostile code may)."""
-    spec = WorkflowSpec(
-        workflow_id="tenant-1", provider_type="mock", name="T", definition=DEFINITION
-    )
+    spec = make_spec(DEFINITION, workflow_id="tenant-1", name="T")
     for name, value in fields.items():
         object.__setattr__(spec, name, value)
     return spec
@@ -58,7 +57,7 @@ def problems_raised_by(check: Callable[[], None]) -> list[tuple[str, str]] | Non
 def spec_problems(**fields: Any) -> dict[str, str]:
     """Problems of a spec with ``fields`` set; {} when it is valid."""
     try:
-        validate_workflow_spec(make_spec(**fields))
+        validate_workflow_spec(forced_spec(**fields))
     except InvalidSpecError as exc:
         return dict(exc.problems)
     return {}
@@ -331,7 +330,7 @@ def test_deeply_nested_input_gives_invalid_spec_error_not_recursion_error(depth:
 
 
 def test_every_problem_of_a_spec_is_reported_in_one_error() -> None:
-    spec = make_spec(
+    spec = forced_spec(
         workflow_id="Bad_ID",
         provider_type="",
         name="",
@@ -486,7 +485,7 @@ def test_garbage_in_any_spec_field_only_ever_gives_invalid_spec_error(
     if policy_fields is not None:
         fields["retry_policy"] = make_policy(**policy_fields)
 
-    problems = problems_raised_by(lambda: validate_workflow_spec(make_spec(**fields)))
+    problems = problems_raised_by(lambda: validate_workflow_spec(forced_spec(**fields)))
 
     assert problems is None or well_formed(problems)
 

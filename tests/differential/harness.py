@@ -33,6 +33,7 @@ from typing import Any
 
 import anyio
 import attrs
+from conftest import make_spec
 
 from landlord_workflow import ExecutionInput, ExecutionStatus, WorkflowSpec
 from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
@@ -173,11 +174,11 @@ def outcome_of(status: ExecutionStatus) -> Outcome:
 
 
 def _spec(entry: Entry, provider_type: str) -> WorkflowSpec:
-    return WorkflowSpec(
+    return make_spec(
+        entry.definition,
         workflow_id=f"diff-{entry.name}".replace("_", "-")[:80],
         provider_type=provider_type,
         name=entry.name,
-        definition=entry.definition,
     )
 
 

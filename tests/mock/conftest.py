@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import pytest
 import pytest_asyncio
+from conftest import make_spec as suite_spec
 
 from landlord_workflow import ExecutionInput, ExecutionStatus, WorkflowSpec
 from landlord_workflow.providers.mock import MockProvider, VirtualClock
@@ -61,14 +62,9 @@ async def _finish(provider: MockProvider, execution_id: str) -> ExecutionStatus:
     return await provider.get_execution_status(execution_id, include_history=True)
 
 
-def _spec(definition: Mapping[str, Any], workflow_id: str = "wf", **kwargs: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=workflow_id,
-        provider_type="mock",
-        name=workflow_id,
-        definition=definition,
-        **kwargs,
-    )
+def _spec(definition: Mapping[str, Any], workflow_id: str = "wf", **fields: Any) -> WorkflowSpec:
+    """The suite's spec factory with this package's default workflow id, ``wf``."""
+    return suite_spec(definition, workflow_id=workflow_id, **fields)
 
 
 @pytest_asyncio.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +25,6 @@ from landlord_workflow import (
     MetricsCollector,
     PollPolicy,
     Registry,
-    WorkflowSpec,
 )
 from landlord_workflow._provider import Provider
 from landlord_workflow.providers.mock import MockProvider, TaskFailure
@@ -42,12 +41,6 @@ PASS: dict[str, Any] = {
     },
 }
 """Succeeds at once on both engines."""
-
-WAIT_LONG: dict[str, Any] = {
-    "StartAt": "Hold",
-    "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}},
-}
-"""Keeps running for ten minutes (real time): to stop, or to start twice while running."""
 
 GATED: dict[str, Any] = {
     "StartAt": "Prepare",
@@ -161,12 +154,6 @@ def manager_for(
         hooks=(metrics, *hooks),
     )
     return manager, metrics
-
-
-def spec(workflow_id: str, definition: Mapping[str, Any], provider: str = MOCK) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=workflow_id, provider_type=provider, name=workflow_id, definition=definition
-    )
 
 
 def named(name: str, payload: Any = None) -> ExecutionInput:
@@ -301,6 +288,3 @@ class BotoFault:
         if self.kind == "drop":
             raise ConnectionClosedError(endpoint_url="http://127.0.0.1/injected")
         raise AssertionError(f"unknown fault kind {self.kind!r}")
-
-
-Scenario = Callable[..., Awaitable[Any]]

@@ -26,9 +26,10 @@ from typing import Any
 
 import attrs
 import pytest
+from conftest import make_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability.support import PASS, manager_for, no_sleep_policy, offline_provider, spec
+from reliability.support import PASS, manager_for, no_sleep_policy, offline_provider
 
 from landlord_workflow import (
     CreateWorkflowResult,
@@ -500,7 +501,7 @@ def test_garbage_execution_ids_and_reasons_give_typed_errors(
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SEEDS: dict[type[Any], Any] = {
-    WorkflowSpec: spec("tenant-provisioning", PASS),
+    WorkflowSpec: make_spec(PASS, workflow_id="tenant-provisioning"),
     ExecutionInput: ExecutionInput(input={"tenant": "t-1"}, execution_name="run-1"),
     RetryPolicy: RetryPolicy(max_attempts=3),
     ExecutionError: ExecutionError(code="Boom", message="m", cause="c", failed_at="A"),

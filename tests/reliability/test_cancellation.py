@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 import attrs
 import pytest
+from conftest import make_spec
 from reliability.support import (
     FLAKY,
     GATED,
@@ -38,7 +39,6 @@ from reliability.support import (
     named,
     other_tasks,
     settle,
-    spec,
 )
 
 from landlord_workflow import (
@@ -92,30 +92,30 @@ class Case:
 
 
 async def _created(manager: Manager, provider: MockProvider) -> str:
-    await manager.create_workflow(spec("wf", GATED))
+    await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
     return ""
 
 
 async def _running(manager: Manager, provider: MockProvider) -> str:
-    await manager.create_workflow(spec("wf", GATED))
+    await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
     return (await manager.start_execution("wf", named("run-1"))).execution_id
 
 
 async def _quick(manager: Manager, provider: MockProvider) -> str:
-    await manager.create_workflow(spec("wf", FLAKY))
+    await manager.create_workflow(make_spec(FLAKY, workflow_id="wf"))
     provider.task_handlers["flaky"].failures = 0  # type: ignore[attr-defined]
     return (await manager.start_execution("wf", named("run-1"))).execution_id
 
 
 async def _failed(manager: Manager, provider: MockProvider) -> str:
-    await manager.create_workflow(spec("wf", FLAKY))
+    await manager.create_workflow(make_spec(FLAKY, workflow_id="wf"))
     execution_id = (await manager.start_execution("wf", named("run-1"))).execution_id
     assert (await manager.wait_for_completion(execution_id)).state is ExecutionState.FAILED
     return execution_id
 
 
 async def _flaky_with_retries(manager: Manager, provider: MockProvider) -> str:
-    await manager.create_workflow(attrs.evolve(spec("wf", FLAKY), retry_policy=RUN_RETRIES))
+    await manager.create_workflow(make_spec(FLAKY, workflow_id="wf", retry_policy=RUN_RETRIES))
     return ""
 
 
@@ -151,7 +151,7 @@ def assert_no_leak(provider: MockProvider) -> None:
 
 async def _check_create(manager: Manager, provider: MockProvider, _: str) -> None:
     assert "workflows=0" in repr(provider) or "workflows=1" in repr(provider)
-    result = await manager.create_workflow(spec("wf", GATED))
+    result = await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
     assert result.message in ("created", "unchanged")
     assert await executions_of(provider, "wf") == []
 
@@ -225,7 +225,7 @@ async def _check_run(manager: Manager, provider: MockProvider, _: str) -> None:
 
 CASES: dict[str, Case] = {
     "create_workflow": Case(
-        _nothing, lambda m, _: m.create_workflow(spec("wf", GATED)), _check_create
+        _nothing, lambda m, _: m.create_workflow(make_spec(GATED, workflow_id="wf")), _check_create
     ),
     "start_execution": Case(
         _created, lambda m, _: m.start_execution("wf", named("run-1")), _check_start
@@ -291,7 +291,7 @@ async def test_cancelled_wait_and_run_leave_the_executions_running_on_the_mock()
     provider, gate, _ = mock_provider()
     manager, _ = manager_for(provider)
     async with manager:
-        await manager.create_workflow(spec("wf", GATED))
+        await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
         started = await manager.start_execution("wf", named("waited"))
         waiting = asyncio.ensure_future(manager.wait_for_completion(started.execution_id))
         running = asyncio.ensure_future(manager.run("wf", named("ran")))
@@ -354,18 +354,23 @@ async def test_cancelling_manager_calls_on_step_functions_leaves_nothing_open(
         async with manager:
             # Cancelled while the client is still being opened, then on every call.
             cancelled = await _swept(
-                lambda i: manager.create_workflow(spec(f"wf-{i}", PASS, SFN)), numbered=True
+                lambda i: manager.create_workflow(
+                    make_spec(PASS, workflow_id=f"wf-{i}", provider_type=SFN)
+                ),
+                numbered=True,
             )
             assert cancelled >= 1
             created = await _machine_names(provider)
             assert len(created) == len(set(created))
             for index in range(len(SFN_DEADLINES)):  # retried creates: one machine each
-                await manager.create_workflow(spec(f"wf-{index}", PASS, SFN))
+                await manager.create_workflow(
+                    make_spec(PASS, workflow_id=f"wf-{index}", provider_type=SFN)
+                )
             assert sorted(await _machine_names(provider)) == sorted(
                 f"wf-{index}" for index in range(len(SFN_DEADLINES))
             )
-            await manager.create_workflow(spec("wf", WAITING, SFN))
-            await manager.create_workflow(spec("quick", PASS, SFN))
+            await manager.create_workflow(make_spec(WAITING, workflow_id="wf", provider_type=SFN))
+            await manager.create_workflow(make_spec(PASS, workflow_id="quick", provider_type=SFN))
 
             cancelled += await _swept(
                 lambda i: manager.start_execution("wf", named(f"run-{i}")), numbered=True
@@ -427,7 +432,7 @@ async def test_a_cancelled_first_call_of_a_fresh_provider_leaves_no_client(
         provider = stepfunctions_engine.provider(account_id=ACCOUNT)
         manager, _ = manager_for(provider)
         with anyio.move_on_after(deadline):
-            await manager.create_workflow(spec("wf", PASS, SFN))
+            await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
         await manager.aclose()
         assert provider._sfn.client is None  # internals: nothing left open
         assert provider._sfn._stack is None

@@ -21,6 +21,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 import pytest
+from conftest import make_spec
 from fakes import FakeProvider
 from reliability.support import cancel_after, other_tasks, settle
 
@@ -38,23 +39,12 @@ from landlord_workflow import (
     ProviderUnavailableError,
     Registry,
     RetryPolicy,
-    WorkflowSpec,
 )
 from landlord_workflow.cli import EXIT_USAGE, main
 from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 
 ROLE = "arn:aws:iam::123456789012:role/landlord-workflow-test"
-
-
-def mock_spec(workflow_id: str, definition: dict[str, Any], **fields: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=workflow_id,
-        provider_type="mock",
-        name=workflow_id,
-        definition=definition,
-        **fields,
-    )
 
 
 FLAKY_TASK = {
@@ -120,7 +110,7 @@ async def test_leaving_a_cancelled_async_with_closes_a_running_mock_and_step_fun
     with anyio.CancelScope() as scope:
         async with Manager(registry) as manager:
             await sfn.__aenter__()  # the client is open
-            await manager.create_workflow(mock_spec("hold", hold))
+            await manager.create_workflow(make_spec(hold, workflow_id="hold"))
             await manager.start_execution("hold")
             scope.cancel()
     assert mock.closed
@@ -148,7 +138,9 @@ async def test_a_stop_during_runs_backoff_wins_and_nothing_more_starts() -> None
         max_attempts=3, initial_interval=timedelta(minutes=10), max_interval=timedelta(minutes=10)
     )
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=long_backoff))
+        await manager.create_workflow(
+            make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=long_backoff)
+        )
         outcome: list[BaseException] = []
 
         async def run() -> None:
@@ -187,7 +179,9 @@ async def test_two_runs_with_one_name_share_the_execution_and_its_outcome() -> N
         max_interval=timedelta(milliseconds=5),
     )
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=retry))
+        await manager.create_workflow(
+            make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=retry)
+        )
         results: list[Any] = []
 
         async def run() -> None:
@@ -217,7 +211,9 @@ async def test_two_managers_running_one_name_share_the_outcome_too() -> None:
         registry = Registry()
         registry.register(mock)
         managers.append(Manager(registry))
-    await managers[0].create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=retry))
+    await managers[0].create_workflow(
+        make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=retry)
+    )
     results: list[Any] = []
 
     async def run(manager: Manager) -> None:
@@ -259,13 +255,7 @@ async def test_run_with_a_huge_backoff_rate_runs_every_attempt() -> None:
     )
     manager = Manager(registry, poll_policy=fast_polls)
     await manager.create_workflow(
-        WorkflowSpec(
-            workflow_id="wf",
-            provider_type="fake",
-            name="wf",
-            definition={"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
-            retry_policy=tiny,
-        )
+        make_spec(workflow_id="wf", provider_type="fake", retry_policy=tiny)
     )
     with pytest.raises(ExecutionFailedError):
         await manager.run("wf", ExecutionInput(execution_name="t"))
@@ -284,7 +274,9 @@ async def test_watch_yields_each_state_once_on_a_push_based_provider() -> None:
     registry = Registry()
     registry.register(MockProvider(default_task_duration=0.0))
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("steps", {"StartAt": "S0", "States": steps}))
+        await manager.create_workflow(
+            make_spec({"StartAt": "S0", "States": steps}, workflow_id="steps")
+        )
         started = await manager.start_execution("steps")
         states = [status.state async for status in manager.watch(started.execution_id)]
     assert states == [ExecutionState.RUNNING, ExecutionState.SUCCEEDED]
@@ -366,9 +358,7 @@ async def test_a_state_type_that_is_not_a_string_is_a_field_precise_error(
     state_type: object,
 ) -> None:
     definition = {"StartAt": "A", "States": {"A": {"Type": state_type, "End": True}}}
-    spec = WorkflowSpec(
-        workflow_id="w", provider_type="step-functions", name="w", definition=definition
-    )
+    spec = make_spec(definition, workflow_id="w", provider_type="step-functions")
     with pytest.raises(InvalidSpecError) as caught:
         await step_functions().validate(spec)
     assert [field for field, _ in caught.value.problems] == ["definition.States.A.Type"]
@@ -381,7 +371,7 @@ async def test_a_definition_5000_levels_deep_is_refused_without_a_recursion_erro
     for _ in range(5000):
         node["Comment"] = {}
         node = node["Comment"]
-    spec = WorkflowSpec(workflow_id="w", provider_type="step-functions", name="w", definition=deep)
+    spec = make_spec(deep, workflow_id="w", provider_type="step-functions")
     with pytest.raises(InvalidSpecError, match="nested deeper than 256 levels"):
         await step_functions().validate(spec)
 
@@ -473,7 +463,7 @@ async def test_cancelling_aclose_at_any_point_still_closes_every_provider() -> N
         registry.register(mock)
         registry.register(slow)
         manager = Manager(registry)
-        await manager.create_workflow(mock_spec("hold", hold))
+        await manager.create_workflow(make_spec(hold, workflow_id="hold"))
         await manager.start_execution("hold")
         finished, outcome = await cancel_after(manager.aclose(), passes)
         # Cancelled before it began, aclose did nothing; once begun, it closes all.
@@ -500,7 +490,7 @@ async def test_cancelling_run_during_its_backoff_starts_nothing_more() -> None:
         max_attempts=2, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)
     )
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=hour))
+        await manager.create_workflow(make_spec(FLAKY_TASK, workflow_id="flaky", retry_policy=hour))
         execution_id = "mock:flaky:in-backoff"
         with anyio.move_on_after(5) as scope:
             async with anyio.create_task_group() as group:
@@ -545,7 +535,9 @@ async def test_soak_20000_executions_keep_memory_flat_and_all_end(
     }
     ended = Counter[ExecutionState]()
     async with Manager(registry) as manager:
-        await manager.create_workflow(mock_spec("soak", definition, timeout=timedelta(days=30)))
+        await manager.create_workflow(
+            make_spec(definition, workflow_id="soak", timeout=timedelta(days=30))
+        )
 
         async def one(index: int) -> None:
             started = await manager.start_execution(

@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import pytest
+from conftest import make_spec
 from reliability.support import (
     MOCK,
     PASS,
@@ -25,7 +26,6 @@ from reliability.support import (
     manager_for,
     no_sleep_policy,
     other_tasks,
-    spec,
 )
 
 from landlord_workflow import ExecutionInput, ExecutionState, PollPolicy
@@ -76,7 +76,7 @@ async def test_two_thousand_concurrent_runs_on_the_mock_with_throttled_starts() 
     )
     begun = time.perf_counter()
     async with manager:
-        await manager.create_workflow(spec("wf", PROVISION))
+        await manager.create_workflow(make_spec(PROVISION, workflow_id="wf"))
         provider.faults.throttle("start_execution", rate=THROTTLE_RATE, seed=THROTTLE_SEED)
         finals: list[Any] = [None] * MOCK_EXECUTIONS
 
@@ -119,7 +119,7 @@ async def test_a_hundred_concurrent_runs_on_step_functions(
         account_id="123456789012", max_pool_connections=20
     ) as provider:
         manager, metrics = manager_for(provider, poll_policy=SFN_POLLS)
-        await manager.create_workflow(spec("wf", PASS, SFN))
+        await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
         finals: list[Any] = [None] * SFN_EXECUTIONS
 
         async def one(n: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import make_spec
 from reliability.support import (
     FLAKY,
     GATED,
@@ -13,7 +14,6 @@ from reliability.support import (
     mock_provider,
     named,
     offline_provider,
-    spec,
 )
 
 from landlord_workflow import ExecutionState, InvalidSpecError
@@ -39,7 +39,7 @@ async def test_a_retried_redrive_whose_answer_was_lost_redrives_once(
     provider, _, _ = mock_provider(task_handlers={"flaky": flaky})
     manager, metrics = manager_for(provider)
     async with manager:
-        await manager.create_workflow(spec("wf", FLAKY))
+        await manager.create_workflow(make_spec(FLAKY, workflow_id="wf"))
         execution_id = (await manager.start_execution("wf", named("run-1"))).execution_id
         assert (await manager.wait_for_completion(execution_id)).state is ExecutionState.FAILED
         provider.faults.drop_response("redrive_execution", times=1)
@@ -67,7 +67,7 @@ async def test_wait_for_completion_retries_a_transient_error_opening_the_watch(k
     provider, gate, _ = mock_provider()
     manager, metrics = manager_for(provider)
     async with manager:
-        await manager.create_workflow(spec("wf", GATED))
+        await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
         execution_id = (await manager.start_execution("wf", named("run-1"))).execution_id
         getattr(provider.faults, kind)("watch_execution", times=2)
         gate.open()

@@ -26,8 +26,8 @@ from datetime import timedelta
 from typing import Any
 
 import aioboto3
-import attrs
 import pytest
+from conftest import make_spec
 from reliability.support import (
     GATED,
     PASS,
@@ -37,7 +37,6 @@ from reliability.support import (
     manager_for,
     mock_provider,
     named,
-    spec,
 )
 
 from landlord_workflow import (
@@ -170,7 +169,7 @@ async def test_reprs_never_show_credentials(
     manager, metrics = manager_for(provider)
     assert_shows_no_secret(provider, manager, manager.registry)  # idle
     async with manager:
-        await manager.create_workflow(spec("wf", PASS, SFN))
+        await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
         assert "state='open'" in repr(provider)
         assert_shows_no_secret(provider, manager, manager.registry, metrics, metrics.snapshot())
     assert "state='closed'" in repr(provider)
@@ -190,7 +189,9 @@ async def test_reprs_never_show_credentials(
     )
     configured = Manager.from_config(config)
     async with configured:
-        await configured.create_workflow(spec("wf", PASS, SFN))  # the env credentials are in use
+        await configured.create_workflow(
+            make_spec(PASS, workflow_id="wf", provider_type=SFN)
+        )  # the env credentials are in use
         assert_shows_no_secret(
             config,
             configured,
@@ -214,7 +215,7 @@ async def test_validation_errors_do_not_echo_payload_values() -> None:
         [PAYLOAD_SECRET, b"bytes"],
     )
     async with manager:
-        await manager.create_workflow(spec("wf", GATED))
+        await manager.create_workflow(make_spec(GATED, workflow_id="wf"))
         for payload in bad_inputs:
             with pytest.raises(InvalidSpecError) as caught:
                 await manager.start_execution("wf", ExecutionInput(input=payload))
@@ -249,9 +250,9 @@ async def test_a_full_mock_run_logs_no_payload_at_any_level(
     manager, metrics = manager_for(provider, hooks=(BrokenHook(),))
     async with manager:
         provider.faults.throttle("create_workflow", times=1)
-        await manager.create_workflow(attrs.evolve(spec("echo", ECHO), retry_policy=ONE_RETRY))
-        await manager.create_workflow(spec("reject", FAIL_WITH_INPUT))
-        await manager.create_workflow(spec("held", GATED))
+        await manager.create_workflow(make_spec(ECHO, workflow_id="echo", retry_policy=ONE_RETRY))
+        await manager.create_workflow(make_spec(FAIL_WITH_INPUT, workflow_id="reject"))
+        await manager.create_workflow(make_spec(GATED, workflow_id="held"))
         provider.faults.throttle("start_execution", times=1)
         succeeded = await manager.run("echo", ExecutionInput(input=PAYLOAD))
         with pytest.raises(ExecutionFailedError) as failed:
@@ -292,10 +293,12 @@ async def test_a_full_step_functions_run_logs_no_payload_or_credential_at_info(
     )
     manager, metrics = manager_for(provider)
     async with manager:
-        await manager.create_workflow(spec("wf", PASS, SFN))
+        await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
         BotoFault("throttle", "CreateStateMachine", times=1).install(provider)
-        await manager.create_workflow(spec("reject", FAIL_WITH_INPUT, SFN))
-        await manager.create_workflow(spec("held", WAITING, SFN))
+        await manager.create_workflow(
+            make_spec(FAIL_WITH_INPUT, workflow_id="reject", provider_type=SFN)
+        )
+        await manager.create_workflow(make_spec(WAITING, workflow_id="held", provider_type=SFN))
         throttle = BotoFault("throttle", "StartExecution", times=1).install(provider)
         succeeded = await manager.run("wf", named("acme-1", PAYLOAD))
         with pytest.raises(ExecutionFailedError):

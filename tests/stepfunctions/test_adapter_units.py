@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import make_spec
 
 from landlord_workflow import (
     ExecutionInput,
@@ -39,15 +40,10 @@ DEFINITION: dict[str, Any] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def spec(**changes: Any) -> WorkflowSpec:
-    values: dict[str, Any] = {
-        "workflow_id": "tenant-provisioning",
-        "provider_type": "step-functions",
-        "name": "Tenant provisioning",
-        "definition": DEFINITION,
-    }
-    values.update(changes)
-    return WorkflowSpec(**values)
+def spec(**fields: Any) -> WorkflowSpec:
+    """The suite's spec factory with this module's defaults: DEFINITION on Step Functions."""
+    fields.setdefault("provider_type", "step-functions")
+    return make_spec(fields.pop("definition", DEFINITION), **fields)
 
 
 # -- ARNs -----------------------------------------------------------------------------

@@ -14,6 +14,16 @@ import pytest
 import pytest_asyncio
 from aiobotocore.awsrequest import AioAWSResponse
 from botocore.exceptions import ConnectionClosedError
+from conftest import make_spec
+from reliability.support import (
+    PASS,
+    SFN,
+    BotoFault,
+    executions_of,
+    manager_for,
+    named,
+    no_sleep_policy,
+)
 
 from landlord_workflow import (
     ExecutionInput,
@@ -21,7 +31,6 @@ from landlord_workflow import (
     Manager,
     ProviderError,
     Registry,
-    WorkflowSpec,
 )
 from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
@@ -59,15 +68,6 @@ class Attempts:
 
     def outcomes(self, operation: str) -> list[str]:
         return [c.outcome for c in self.calls if c.operation == operation]
-
-
-def spec(definition: Mapping[str, Any]) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id="tenant-provisioning",
-        provider_type="step-functions",
-        name="Tenant provisioning",
-        definition=definition,
-    )
 
 
 def error_response(code: str, status: int) -> tuple[AioAWSResponse, dict[str, Any]]:
@@ -111,7 +111,7 @@ async def executions(provider: StepFunctionsProvider) -> list[str]:
 
 
 async def test_run_provisions_a_tenant_on_the_local_engine(manager: Manager) -> None:
-    await manager.create_workflow(spec(PROVISIONING))
+    await manager.create_workflow(make_spec(PROVISIONING, provider_type=SFN))
     status = await manager.run("tenant-provisioning", ExecutionInput(input={"tenant": "acme"}))
     assert status.state is ExecutionState.SUCCEEDED
     assert status.output == {"tenant": "acme", "status": "done"}
@@ -120,7 +120,7 @@ async def test_run_provisions_a_tenant_on_the_local_engine(manager: Manager) -> 
 async def test_a_lost_start_response_is_retried_into_one_execution(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     created: list[str] = []
 
     def lose_first_response(parsed: Mapping[str, Any], **kwargs: Any) -> None:
@@ -141,7 +141,7 @@ async def test_a_lost_start_response_is_retried_into_one_execution(
 async def test_throttling_twice_then_success_is_retried_by_the_manager(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     refusals = 0
 
     def throttle_twice(**kwargs: Any) -> tuple[AioAWSResponse, dict[str, Any]] | None:
@@ -167,7 +167,7 @@ async def test_throttling_twice_then_success_is_retried_by_the_manager(
 async def test_access_denied_is_raised_at_once_without_retry(
     manager: Manager, provider: StepFunctionsProvider, attempts: Attempts
 ) -> None:
-    await manager.create_workflow(spec(SLOW))
+    await manager.create_workflow(make_spec(SLOW, provider_type=SFN))
     requests = 0
 
     def deny(**kwargs: Any) -> tuple[AioAWSResponse, dict[str, Any]]:
@@ -183,3 +183,25 @@ async def test_access_denied_is_raised_at_once_without_retry(
     assert requests == 1
     assert attempts.outcomes("start_execution") == ["error"]
     assert await executions(provider) == []
+
+
+async def test_run_survives_faults_on_start_and_every_poll(
+    provider: StepFunctionsProvider,
+) -> None:
+    """Manager.run on a polling provider: a throttled start, flaky DescribeExecution
+    polls (unavailable, lost answers); one execution, one retry per fault."""
+    manager, metrics = manager_for(provider, call_policy=no_sleep_policy(max_attempts=6))
+    await manager.create_workflow(make_spec(PASS, workflow_id="wf", provider_type=SFN))
+    start = BotoFault("throttle", "StartExecution", times=2).install(provider)
+    polls = BotoFault("unavailable", "DescribeExecution", times=3).install(provider)
+    lost = BotoFault("drop", "DescribeExecution", times=2).install(provider)
+
+    final = await manager.run("wf", named("run-1"))
+
+    assert final.state is ExecutionState.SUCCEEDED
+    assert final.output == {"tenant": "t-1", "result": {"ok": True}}
+    assert [s.execution_id for s in await executions_of(provider, "wf")] == [final.execution_id]
+    assert metrics.retries[("start_execution", SFN)] == start.fired == 2
+    assert metrics.retries[("get_execution_status", SFN)] == polls.fired + lost.fired == 5
+    assert metrics.executions[("wf", ExecutionState.SUCCEEDED)] == 1
+    assert not metrics.errors

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import pytest
 from botocore.exceptions import ConnectionClosedError
+from conftest import make_spec
 
 from landlord_workflow import (
     ExecutionAlreadyExistsError,
@@ -113,15 +114,9 @@ def waiting(seconds: int) -> dict[str, Any]:
     }
 
 
-def make_spec(workflow_id: str, definition: Mapping[str, Any], **changes: Any) -> WorkflowSpec:
-    values: dict[str, Any] = {
-        "workflow_id": workflow_id,
-        "provider_type": "step-functions",
-        "name": workflow_id,
-        "definition": definition,
-    }
-    values.update(changes)
-    return WorkflowSpec(**values)
+def sfn_spec(definition: Mapping[str, Any], **fields: Any) -> WorkflowSpec:
+    """The suite's spec factory for this engine, workflow ``wf``."""
+    return make_spec(definition, workflow_id="wf", provider_type="step-functions", **fields)
 
 
 async def wait_terminal(
@@ -141,7 +136,7 @@ async def run(
     payload: Any = None,
     **spec_changes: Any,
 ) -> ExecutionStatus:
-    await provider.create_workflow(make_spec("wf", definition, **spec_changes))
+    await provider.create_workflow(sfn_spec(definition, **spec_changes))
     started = await provider.start_execution("wf", ExecutionInput(input=payload or {}))
     return await wait_terminal(provider, started.execution_id)
 
@@ -275,7 +270,7 @@ async def test_definition_timeout_wins_over_spec_timeout(
 ) -> None:
     definition = {**waiting(1), "TimeoutSeconds": 30}
     result = await stepfunctions_provider.create_workflow(
-        make_spec("wf", definition, timeout=timedelta(seconds=1))
+        sfn_spec(definition, timeout=timedelta(seconds=1))
     )
     described = await stepfunctions_provider.client.describe_state_machine(
         stateMachineArn=result.resource_ids["state_machine_arn"]
@@ -287,7 +282,7 @@ async def test_stop_cancels_a_running_execution_and_is_idempotent(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(5)))
+    await provider.create_workflow(sfn_spec(waiting(5)))
     started = await provider.start_execution("wf", ExecutionInput())
     assert (await provider.get_execution_status(started.execution_id)).state is (
         ExecutionState.RUNNING
@@ -334,13 +329,13 @@ async def test_create_is_idempotent_and_updates_a_changed_definition_or_role(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    first = await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
-    again = await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+    first = await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
+    again = await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
     assert again.resource_ids == first.resource_ids
     assert again.created_at == first.created_at
     assert "updated" not in again.message
 
-    changed = await provider.create_workflow(make_spec("wf", FAILING))
+    changed = await provider.create_workflow(sfn_spec(FAILING))
     assert changed.resource_ids == first.resource_ids
     assert changed.message == "updated definition"
     arn = first.resource_ids["state_machine_arn"]
@@ -349,7 +344,7 @@ async def test_create_is_idempotent_and_updates_a_changed_definition_or_role(
 
     other_role = "arn:aws:iam::123456789012:role/other"
     moved = await provider.create_workflow(
-        make_spec("wf", FAILING, provider_config={"role_arn": other_role})
+        sfn_spec(FAILING, provider_config={"role_arn": other_role})
     )
     assert moved.message == "updated role and spec fields", "provider_config is stored too"
     described = await provider.client.describe_state_machine(stateMachineArn=arn)
@@ -363,7 +358,7 @@ async def test_create_applies_tags_and_uses_standard_type(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     result = await stepfunctions_provider.create_workflow(
-        make_spec("wf", TENANT_PROVISIONING, tags={"team": "platform", "env": "test"})
+        sfn_spec(TENANT_PROVISIONING, tags={"team": "platform", "env": "test"})
     )
     arn = result.resource_ids["state_machine_arn"]
     assert arn == "arn:aws:states:us-east-1:123456789012:stateMachine:wf"  # account via STS
@@ -379,7 +374,7 @@ async def test_start_is_idempotent_on_name_and_input_while_running(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(2)))
+    await provider.create_workflow(sfn_spec(waiting(2)))
     named = ExecutionInput(input={"tenant": "acme", "plan": "pro"}, execution_name="acme-1")
 
     first = await provider.start_execution("wf", named)
@@ -405,7 +400,7 @@ async def test_start_sends_deterministic_input_and_generates_a_valid_name(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(1)))
+    await provider.create_workflow(sfn_spec(waiting(1)))
     started = await provider.start_execution(
         "wf", ExecutionInput(input={"b": [1, 2], "a": {"z": 1, "y": "é"}})
     )
@@ -417,7 +412,7 @@ async def test_start_sends_deterministic_input_and_generates_a_valid_name(
 
 async def test_delete_is_idempotent(stepfunctions_provider: StepFunctionsProvider) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+    await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
     await provider.delete_workflow("wf")
     await provider.delete_workflow("wf")
     await provider.delete_workflow("never-created")
@@ -432,7 +427,7 @@ async def test_list_executions_filters_by_state(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(5)))
+    await provider.create_workflow(sfn_spec(waiting(5)))
     stopped = await provider.start_execution("wf", ExecutionInput(execution_name="stopped"))
     running = await provider.start_execution("wf", ExecutionInput(execution_name="running"))
     await provider.stop_execution(stopped.execution_id, "test")
@@ -459,7 +454,7 @@ async def test_engine_rejections_of_definitions_are_invalid_spec_errors(
     # (moto answers 400 with an empty error code).
     broken = {"StartAt": "A", "States": {"A": {"Type": "Task", "End": True}}}
     with pytest.raises(InvalidSpecError) as caught:
-        await stepfunctions_provider.create_workflow(make_spec("wf", broken))
+        await stepfunctions_provider.create_workflow(sfn_spec(broken))
     assert caught.value.problems[0][0] == "definition"
     assert caught.value.__cause__ is not None
 
@@ -471,7 +466,7 @@ async def test_create_without_a_role_fails_before_any_call(
     async with stepfunctions_engine.provider(role_arn=None) as provider:
         calls = count_calls(provider)
         with pytest.raises(InvalidSpecError, match="role"):
-            await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+            await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
         assert calls.counts == {}
 
 
@@ -482,7 +477,7 @@ async def test_lost_start_response_is_retried_into_the_same_execution(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(2)))
+    await provider.create_workflow(sfn_spec(waiting(2)))
     created: list[str] = []
 
     def lose_first_response(parsed: Mapping[str, Any], **kwargs: Any) -> None:
@@ -510,7 +505,7 @@ async def test_a_lost_start_of_a_fast_workflow_is_found_even_after_it_ended(
     stepfunctions_provider: StepFunctionsProvider,
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+    await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
     created: list[str] = []
 
     def lose_first_response(parsed: Mapping[str, Any], **kwargs: Any) -> None:
@@ -538,7 +533,7 @@ async def test_status_without_history_is_exactly_one_describe_call(
     count_calls: Callable[[StepFunctionsProvider], Any],
 ) -> None:
     provider = stepfunctions_provider
-    await provider.create_workflow(make_spec("wf", waiting(2)))
+    await provider.create_workflow(sfn_spec(waiting(2)))
     started = await provider.start_execution("wf", ExecutionInput())
     calls = count_calls(provider)
 
@@ -571,7 +566,7 @@ async def test_closing_the_provider_closes_its_client_and_refuses_calls(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         async with stepfunctions_engine.provider() as provider:
-            await provider.create_workflow(make_spec("wf", TENANT_PROVISIONING))
+            await provider.create_workflow(sfn_spec(TENANT_PROVISIONING))
             http = provider.client._endpoint.http_session  # aiobotocore internals
             sessions = list(http._sessions.values())
             assert sessions

@@ -24,6 +24,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.stub import ANY
+from conftest import make_spec
 
 from landlord_workflow import (
     ExecutionAlreadyExistsError,
@@ -409,11 +410,10 @@ async def test_already_existing_machine_is_described_then_updated(
     offline_provider: StepFunctionsProvider, stub: AioStubber
 ) -> None:
     definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
-    spec = WorkflowSpec(
+    spec = make_spec(
+        definition,
         workflow_id="wf",
         provider_type="step-functions",
-        name="wf",
-        definition=definition,
         timeout=timedelta(minutes=30),
         tags={"team": "platform"},
     )

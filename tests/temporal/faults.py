@@ -21,7 +21,37 @@ from google.protobuf.message import Message
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, ServiceClient
 
+from landlord_workflow.errors import ProviderUnavailableError, ThrottledError
+from landlord_workflow.providers.mock import Faults
+from landlord_workflow.providers.temporal._ids import (
+    DEFINITION_ID_PREFIX,
+    DEFINITION_WORKFLOW_TYPE,
+)
 from landlord_workflow.testing._temporal import LocalTemporal
+
+
+def operation_of(rpc: str, req: Any) -> str | None:
+    """The provider operation whose own RPC ``rpc`` is (None: a read on the way).
+
+    ``start_workflow_execution`` starts a definition record (create_workflow)
+    or an execution; ``describe_workflow_execution`` of an execution is the
+    status read; the long poll of the history is watch_execution.
+    """
+    if rpc == "start_workflow_execution":
+        is_record = req.workflow_type.name == DEFINITION_WORKFLOW_TYPE
+        return "create_workflow" if is_record else "start_execution"
+    if rpc == "describe_workflow_execution":
+        is_record = req.execution.workflow_id.startswith(DEFINITION_ID_PREFIX)
+        return None if is_record else "get_execution_status"
+    if rpc == "terminate_workflow_execution":
+        target = req.workflow_execution.workflow_id
+        return "delete_workflow" if target.startswith(DEFINITION_ID_PREFIX) else None
+    if rpc == "get_workflow_execution_history":
+        return "watch_execution" if req.wait_new_event else None
+    return {
+        "request_cancel_workflow_execution": "stop_execution",
+        "reset_workflow_execution": "redrive_execution",
+    }.get(rpc)
 
 
 @attrs.define
@@ -34,9 +64,10 @@ class _Fault:
 class FaultyService(ServiceClient):
     """A ServiceClient that injects failures into chosen RPCs (by snake_case name)."""
 
-    def __init__(self, inner: ServiceClient) -> None:
+    def __init__(self, inner: ServiceClient, *, plan: Faults | None = None) -> None:
         super().__init__(inner.config)
         self._inner = inner
+        self.plan = plan
         self.calls: Counter[str] = Counter()
         self.retry_flags: set[bool] = set()
         self._faults: dict[str, _Fault] = {}
@@ -83,6 +114,9 @@ class FaultyService(ServiceClient):
         self.retry_flags.add(retry)
         if self._hang:
             await asyncio.Event().wait()
+        operation = operation_of(rpc, req) if self.plan is not None else None
+        if operation is not None:
+            await self._planned_before(operation)
         fault = self._faults.get(rpc)
         if fault is None or fault.times <= 0:
             fault = None
@@ -90,22 +124,47 @@ class FaultyService(ServiceClient):
             fault.times -= 1
             if not fault.after:
                 raise RPCError(f"injected {fault.status.name}", fault.status, b"")
-        response = await self._inner._rpc_call(
-            rpc,
-            req,
-            resp_type,
-            service=service,
-            retry=retry,
-            metadata=metadata,
-            timeout=timeout,
-        )
+        try:
+            response = await self._inner._rpc_call(
+                rpc,
+                req,
+                resp_type,
+                service=service,
+                retry=retry,
+                metadata=metadata,
+                timeout=timeout,
+            )
+        except RPCError:
+            if operation is not None:
+                self._planned_after(operation)  # an answer is lost whatever it said
+            raise
         if fault is not None:
             raise RPCError("injected: the answer was lost", fault.status, b"")
+        if operation is not None:
+            self._planned_after(operation)
         return response
 
+    async def _planned_before(self, operation: str) -> None:
+        assert self.plan is not None
+        try:
+            await self.plan.before(operation)
+        except ThrottledError as exc:
+            raise RPCError(f"injected: {exc}", RPCStatusCode.RESOURCE_EXHAUSTED, b"") from None
+        except ProviderUnavailableError as exc:
+            raise RPCError(f"injected: {exc}", RPCStatusCode.UNAVAILABLE, b"") from None
 
-async def faulty_client(server: LocalTemporal) -> tuple[Client, FaultyService]:
+    def _planned_after(self, operation: str) -> None:
+        assert self.plan is not None
+        try:
+            self.plan.after(operation)
+        except ProviderUnavailableError as exc:
+            raise RPCError(f"injected: {exc}", RPCStatusCode.UNAVAILABLE, b"") from None
+
+
+async def faulty_client(
+    server: LocalTemporal, *, plan: Faults | None = None
+) -> tuple[Client, FaultyService]:
     """A client on ``server`` whose RPCs go through a :class:`FaultyService`."""
     real = await server.connect()
-    service = FaultyService(real.service_client)
+    service = FaultyService(real.service_client, plan=plan)
     return Client(service, namespace=server.namespace), service

@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
+from temporal.support import native
 from temporal.workflows import NATIVE_TASK_QUEUE
 
 from landlord_workflow.providers.temporal import TemporalProvider
 from landlord_workflow.testing import ProviderConformance
 from landlord_workflow.testing._conformance import Scenarios
 from landlord_workflow.testing._temporal import LocalTemporal
-
-
-def native(workflow_type: str) -> dict[str, str]:
-    return {"workflow_type": workflow_type, "task_queue": NATIVE_TASK_QUEUE}
 
 
 class TestTemporalConformance(ProviderConformance):

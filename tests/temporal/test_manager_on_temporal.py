@@ -6,37 +6,29 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
 
 import anyio
 import pytest
 import pytest_asyncio
 from temporal import workflows
-from temporal.workflows import NATIVE_TASK_QUEUE
+from temporal.faults import faulty_client
+from temporal.support import native_spec
 
 from landlord_workflow import (
     ExecutionFailedError,
     ExecutionInput,
     ExecutionState,
+    ExecutionStatus,
     Manager,
     Registry,
     RetryPolicy,
-    WorkflowSpec,
+    WorkflowError,
 )
-from landlord_workflow.providers.mock import MockProvider
+from landlord_workflow.providers.mock import Faults, MockProvider
+from landlord_workflow.providers.temporal import TemporalProvider
 from landlord_workflow.testing import LocalTemporal, fast_call_policy, fast_poll_policy
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.temporal]
-
-
-def spec(workflow_type: str, **fields: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=f"wf-{uuid.uuid4().hex[:12]}",
-        provider_type="temporal",
-        name="Provision tenant",
-        definition={"workflow_type": workflow_type, "task_queue": NATIVE_TASK_QUEUE},
-        **fields,
-    )
 
 
 @pytest_asyncio.fixture
@@ -55,7 +47,7 @@ async def manager(local_temporal: LocalTemporal, native_worker: str) -> AsyncIte
 async def test_run_retries_by_redrive_without_rerunning_completed_activities(
     manager: Manager,
 ) -> None:
-    flaky = spec(
+    flaky = native_spec(
         "PrepareThenFlaky",
         retry_policy=RetryPolicy(max_attempts=3, initial_interval=timedelta(milliseconds=10)),
     )
@@ -74,7 +66,7 @@ async def test_run_retries_by_redrive_without_rerunning_completed_activities(
 
 
 async def test_run_reports_the_failure_once_attempts_are_spent(manager: Manager) -> None:
-    failing = spec("ConformanceFail", retry_policy=RetryPolicy(max_attempts=2))
+    failing = native_spec("ConformanceFail", retry_policy=RetryPolicy(max_attempts=2))
     await manager.create_workflow(failing)
     with anyio.fail_after(30), pytest.raises(ExecutionFailedError) as raised:
         await manager.run(failing.workflow_id, ExecutionInput(input={}))
@@ -84,7 +76,7 @@ async def test_run_reports_the_failure_once_attempts_are_spent(manager: Manager)
 
 
 async def test_watch_stop_and_list_through_the_manager(manager: Manager) -> None:
-    slow = spec("ConformanceSlow")
+    slow = native_spec("ConformanceSlow")
     await manager.create_workflow(slow)
     started = await manager.start_execution(slow.workflow_id, ExecutionInput(input={}))
     states: list[ExecutionState] = []
@@ -104,11 +96,11 @@ async def test_a_new_manager_in_a_fresh_process_runs_watches_stops_and_lists_by_
 ) -> None:
     """Manager B shares nothing with Manager A but the engine: it finds the
     provider from the ids, and run honours the RetryPolicy stored in Temporal."""
-    flaky = spec(
+    flaky = native_spec(
         "PrepareThenFlaky",
         retry_policy=RetryPolicy(max_attempts=2, initial_interval=timedelta(milliseconds=10)),
     )
-    slow = spec("ConformanceSlow")
+    slow = native_spec("ConformanceSlow")
     registry_a = Registry()
     registry_a.register(local_temporal.provider())
     async with Manager(registry_a, call_policy=fast_call_policy()) as manager_a:
@@ -139,3 +131,46 @@ async def test_a_new_manager_in_a_fresh_process_runs_watches_stops_and_lists_by_
             )
     assert status.state is ExecutionState.SUCCEEDED, "B retried under A's RetryPolicy"
     assert workflows.CALLS[("Prepare", temporal_id)] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "the Manager retries only the opening of a watch (its first status); "
+        "TemporalProvider.watch_execution reads the status again after each change, "
+        "so a transient error there ends wait_for_completion and run"
+    ),
+)
+async def test_a_transient_fault_while_waiting_does_not_end_the_wait(
+    local_temporal: LocalTemporal, native_worker: str
+) -> None:
+    plan = Faults()
+    client, _ = await faulty_client(local_temporal, plan=plan)
+    async with TemporalProvider(client=client) as provider:
+        registry = Registry()
+        registry.register(provider)
+        manager = Manager(registry, call_policy=fast_call_policy())
+        spec = native_spec("ConformanceSlow")
+        await manager.create_workflow(spec)
+        started = await manager.start_execution(spec.workflow_id, ExecutionInput(input={}))
+        finals: list[ExecutionStatus] = []
+        failures: list[WorkflowError] = []
+
+        async def wait() -> None:
+            try:
+                finals.append(await manager.wait_for_completion(started.execution_id))
+            except WorkflowError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(wait)
+            with anyio.fail_after(15):
+                while plan.calls("get_execution_status") < 1:  # the watch's first status
+                    await anyio.sleep(0.01)
+            plan.unavailable("get_execution_status", times=1)  # the status after the change
+            async with local_temporal.provider() as other:
+                await other.stop_execution(started.execution_id, "tenant deleted")
+    assert plan.injected("get_execution_status") == 1
+    assert failures == [], "the wait ended on the transient fault"
+    assert [final.state for final in finals] == [ExecutionState.CANCELLED]

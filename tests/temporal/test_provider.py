@@ -1,10 +1,11 @@
 """TemporalProvider on a real dev server: what the conformance suite does not cover.
 
 Definitions live in Temporal (a fresh provider, even another process, reads
-them), idempotent starts survive lost answers, redrive resumes without
-re-running completed activities, stop carries its reason, the spec's timeout
-ends executions ``timed_out``, errors map onto the error tree, no call is
-retried inside the provider, and every call honours cancellation.
+them), redrive resumes without re-running completed activities, stop carries
+its reason, the spec's timeout ends executions ``timed_out``, errors map onto
+the error tree, no call is retried inside the provider, and every call honours
+cancellation. Faults through the Manager (lost answers, throttling, latency,
+storms) are the fault matrix's, run on every engine: ``reliability/test_faults.py``.
 """
 
 from __future__ import annotations
@@ -22,22 +23,19 @@ from typing import Any
 import anyio
 import pytest
 import pytest_asyncio
+from conftest import make_spec
 from temporal import workflows
 from temporal.faults import FaultyService, faulty_client
-from temporal.workflows import NATIVE_TASK_QUEUE
+from temporal.support import native, native_spec
 from temporalio.service import RPCError, RPCStatusCode
 
 from landlord_workflow import (
     ExecutionInput,
     ExecutionState,
-    Manager,
-    Registry,
     RetryPolicy,
-    WorkflowSpec,
 )
 from landlord_workflow._types import CANCELLED_ERROR_CODE
 from landlord_workflow.errors import (
-    ExecutionAlreadyExistsError,
     ExecutionNotFoundError,
     InvalidSpecError,
     ProviderError,
@@ -46,21 +44,10 @@ from landlord_workflow.errors import (
     WorkflowNotFoundError,
 )
 from landlord_workflow.providers.temporal import TemporalProvider
-from landlord_workflow.testing import fast_call_policy
 from landlord_workflow.testing._conformance import wait_until_terminal
 from landlord_workflow.testing._temporal import LocalTemporal
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.temporal]
-
-
-def new_spec(workflow_type: str = "ConformanceSucceed", **fields: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id=fields.pop("workflow_id", f"wf-{uuid.uuid4().hex[:12]}"),
-        provider_type="temporal",
-        name=fields.pop("name", "Provision tenant"),
-        definition={"workflow_type": workflow_type, "task_queue": NATIVE_TASK_QUEUE},
-        **fields,
-    )
 
 
 @pytest_asyncio.fixture
@@ -84,7 +71,7 @@ async def faulty(
 async def test_a_fresh_provider_reads_every_spec_field_back_from_temporal(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    spec = new_spec(
+    spec = native_spec(
         description="creates the tenant's database",
         timeout=timedelta(minutes=30),
         retry_policy=RetryPolicy(
@@ -100,14 +87,10 @@ async def test_a_fresh_provider_reads_every_spec_field_back_from_temporal(
 async def test_create_updates_a_changed_spec_in_place_and_keeps_its_creation_time(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    spec = new_spec()
+    spec = native_spec()
     first = await provider.create_workflow(spec)
-    changed = WorkflowSpec(
-        workflow_id=spec.workflow_id,
-        provider_type="temporal",
-        name=spec.name,
-        definition={"workflow_type": "ConformanceFail", "task_queue": NATIVE_TASK_QUEUE},
-        description="now it fails",
+    changed = native_spec(
+        "ConformanceFail", workflow_id=spec.workflow_id, description="now it fails"
     )
     updated = await provider.create_workflow(changed)
     assert updated.created_at == first.created_at
@@ -118,7 +101,7 @@ async def test_create_updates_a_changed_spec_in_place_and_keeps_its_creation_tim
 
 
 async def test_unknown_and_deleted_workflows_are_not_found(provider: TemporalProvider) -> None:
-    spec = new_spec()
+    spec = native_spec()
     await provider.create_workflow(spec)
     await provider.delete_workflow(spec.workflow_id)
     for workflow_id in (spec.workflow_id, "never-created", "Not A Valid Id"):
@@ -127,7 +110,7 @@ async def test_unknown_and_deleted_workflows_are_not_found(provider: TemporalPro
 
 
 async def test_a_deleted_workflow_can_be_created_again(provider: TemporalProvider) -> None:
-    spec = new_spec()
+    spec = native_spec()
     await provider.create_workflow(spec)
     await provider.delete_workflow(spec.workflow_id)
     again = await provider.create_workflow(spec)
@@ -138,7 +121,7 @@ async def test_a_deleted_workflow_can_be_created_again(provider: TemporalProvide
 async def test_list_workflows_shows_created_ones_and_not_deleted_ones(
     provider: TemporalProvider,
 ) -> None:
-    kept, deleted = new_spec(), new_spec()
+    kept, deleted = native_spec(), native_spec()
     await provider.create_workflow(kept)
     await provider.create_workflow(deleted)
     await provider.delete_workflow(deleted.workflow_id)
@@ -180,7 +163,7 @@ SECOND_PROCESS = textwrap.dedent(
 async def test_another_process_with_only_the_provider_reads_lists_and_starts_by_id(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    spec = new_spec(retry_policy=RetryPolicy(max_attempts=4))
+    spec = native_spec(retry_policy=RetryPolicy(max_attempts=4))
     await provider.create_workflow(spec)
     with anyio.fail_after(30):
         while True:  # let visibility list it first, so the other process can
@@ -208,7 +191,7 @@ async def test_another_process_with_only_the_provider_reads_lists_and_starts_by_
 async def test_a_fresh_provider_acts_on_executions_another_one_started(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    slow = new_spec("ConformanceSlow")
+    slow = native_spec("ConformanceSlow")
     await provider.create_workflow(slow)
     started = await provider.start_execution(
         slow.workflow_id, ExecutionInput(input={"tenant": "t-3"}, execution_name="tenant-3")
@@ -228,7 +211,7 @@ async def test_a_fresh_provider_acts_on_executions_another_one_started(
 async def test_execution_ids_name_namespace_workflow_and_execution(
     provider: TemporalProvider,
 ) -> None:
-    spec = new_spec()
+    spec = native_spec()
     await provider.create_workflow(spec)
     started = await provider.start_execution(
         spec.workflow_id, ExecutionInput(input={}, execution_name="tenant-1")
@@ -242,7 +225,7 @@ async def test_execution_ids_name_namespace_workflow_and_execution(
 async def test_the_same_name_in_two_workflows_names_two_executions(
     provider: TemporalProvider,
 ) -> None:
-    first, second = new_spec(), new_spec()
+    first, second = native_spec(), native_spec()
     for spec in (first, second):
         await provider.create_workflow(spec)
     ids = {
@@ -257,7 +240,7 @@ async def test_the_same_name_in_two_workflows_names_two_executions(
 
 
 async def test_stop_ends_cancelled_with_the_reason(provider: TemporalProvider) -> None:
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     started = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     await provider.stop_execution(started.execution_id, "tenant offboarded")
@@ -272,7 +255,7 @@ async def test_stop_ends_cancelled_with_the_reason(provider: TemporalProvider) -
 
 
 async def test_the_spec_timeout_ends_the_execution_timed_out(provider: TemporalProvider) -> None:
-    spec = new_spec("ConformanceSlow", timeout=timedelta(seconds=1))
+    spec = native_spec("ConformanceSlow", timeout=timedelta(seconds=1))
     await provider.create_workflow(spec)
     started = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     status = await wait_until_terminal(provider, started.execution_id)
@@ -287,7 +270,7 @@ async def test_the_spec_timeout_ends_the_execution_timed_out(provider: TemporalP
 async def test_an_execution_terminated_outside_landlord_is_cancelled_with_the_reason(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     started = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     client = await local_temporal.connect()
@@ -301,54 +284,10 @@ async def test_an_execution_terminated_outside_landlord_is_cancelled_with_the_re
     assert (status.error.code, status.error.message) == ("Terminated", "operator in the UI")
 
 
-async def test_a_retried_start_whose_answer_was_lost_returns_that_execution_even_ended(
-    faulty: tuple[TemporalProvider, FaultyService],
-) -> None:
-    provider, service = faulty
-    spec = new_spec()
-    await provider.create_workflow(spec)
-    service.lose_answer("start_workflow_execution")
-    request = ExecutionInput(input={"tenant": "t-9"}, execution_name="lost-answer")
-    with pytest.raises(ProviderUnavailableError) as lost:
-        await provider.start_execution(spec.workflow_id, request)
-    assert isinstance(lost.value.__cause__, RPCError)
-    execution_id = f"temporal:default:{spec.workflow_id}/lost-answer"
-    assert (await wait_until_terminal(provider, execution_id)).state is ExecutionState.SUCCEEDED
-    again = await provider.start_execution(spec.workflow_id, request)
-    assert again.execution_id == execution_id
-    assert again.state is ExecutionState.SUCCEEDED
-    # Once answered, a deliberate second start of a closed execution is refused.
-    with pytest.raises(ExecutionAlreadyExistsError):
-        await provider.start_execution(spec.workflow_id, request)
-
-
-async def test_the_manager_retries_throttled_and_lost_starts_into_exactly_one_execution(
-    faulty: tuple[TemporalProvider, FaultyService],
-) -> None:
-    provider, service = faulty
-    spec = new_spec("ConformanceSlow")
-    manager = Manager(Registry(), call_policy=fast_call_policy())
-    manager.registry.register(provider)
-    await manager.create_workflow(spec)
-    service.fail("start_workflow_execution", RPCStatusCode.RESOURCE_EXHAUSTED, times=2)
-    first = await manager.start_execution(spec.workflow_id, ExecutionInput(input={"n": 1}))
-    service.lose_answer("start_workflow_execution", times=2)
-    second = await manager.start_execution(spec.workflow_id, ExecutionInput(input={"n": 2}))
-    assert service.calls["start_workflow_execution"] == 3 + 3 + 1  # one per attempt, no more
-    with anyio.fail_after(15):
-        while True:
-            listed = {s.execution_id async for s in provider.list_executions(spec.workflow_id)}
-            if listed == {first.execution_id, second.execution_id}:
-                break
-            await anyio.sleep(0.05)
-    for execution_id in (first.execution_id, second.execution_id):
-        await provider.stop_execution(execution_id, "done")
-
-
 async def test_redrive_resumes_at_the_failed_step_without_rerunning_completed_activities(
     provider: TemporalProvider,
 ) -> None:
-    spec = new_spec("PrepareThenFlaky")
+    spec = native_spec("PrepareThenFlaky")
     await provider.create_workflow(spec)
     name = f"flaky-{uuid.uuid4().hex[:8]}"
     temporal_id = f"{spec.workflow_id}/{name}"
@@ -381,7 +320,7 @@ async def test_redrive_resumes_at_the_failed_step_without_rerunning_completed_ac
 
 
 async def test_a_stopped_execution_can_be_redriven(provider: TemporalProvider) -> None:
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     started = await provider.start_execution(spec.workflow_id, ExecutionInput(input={"a": 1}))
     with anyio.fail_after(15):  # until its first workflow task started the timer
@@ -407,7 +346,7 @@ async def test_a_redrive_whose_answer_was_lost_is_not_done_twice(
     faulty: tuple[TemporalProvider, FaultyService],
 ) -> None:
     provider, service = faulty
-    spec = new_spec("PrepareThenFlaky")
+    spec = native_spec("PrepareThenFlaky")
     await provider.create_workflow(spec)
     name = f"flaky-{uuid.uuid4().hex[:8]}"
     temporal_id = f"{spec.workflow_id}/{name}"
@@ -433,7 +372,7 @@ async def test_a_redrive_whose_answer_was_lost_is_not_done_twice(
 async def test_list_executions_shows_a_redriven_execution_once_in_its_current_state(
     provider: TemporalProvider,
 ) -> None:
-    spec = new_spec("PrepareThenFlaky")
+    spec = native_spec("PrepareThenFlaky")
     await provider.create_workflow(spec)
     name = f"flaky-{uuid.uuid4().hex[:8]}"
     workflows.FLAKY_FAILURES_LEFT[f"{spec.workflow_id}/{name}"] = 1
@@ -479,7 +418,7 @@ async def test_rpc_errors_map_onto_the_error_tree_chained_and_are_sent_once(
     error: type[Exception],
 ) -> None:
     provider, service = faulty
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     started = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     service.fail("describe_workflow_execution", status)
@@ -513,7 +452,7 @@ async def test_every_call_honours_cancellation_while_its_rpc_hangs(
     faulty: tuple[TemporalProvider, FaultyService],
 ) -> None:
     provider, service = faulty
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     running = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     execution_id = running.execution_id
@@ -523,7 +462,7 @@ async def test_every_call_honours_cancellation_while_its_rpc_hangs(
             pass
 
     calls = {
-        "create_workflow": lambda: provider.create_workflow(new_spec()),
+        "create_workflow": lambda: provider.create_workflow(native_spec()),
         "get_workflow": lambda: provider.get_workflow(spec.workflow_id),
         "list_workflows": lambda: drain(provider.list_workflows()),
         "delete_workflow": lambda: provider.delete_workflow(spec.workflow_id),
@@ -549,7 +488,7 @@ async def test_every_call_honours_cancellation_while_its_rpc_hangs(
 async def test_a_watch_waiting_on_its_long_poll_is_cancelled_promptly(
     provider: TemporalProvider,
 ) -> None:
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     running = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     seen: list[ExecutionState] = []
@@ -565,7 +504,7 @@ async def test_a_watch_waiting_on_its_long_poll_is_cancelled_promptly(
 async def test_watch_follows_a_stop_sent_by_another_provider(
     provider: TemporalProvider, local_temporal: LocalTemporal
 ) -> None:
-    spec = new_spec("ConformanceSlow")
+    spec = native_spec("ConformanceSlow")
     await provider.create_workflow(spec)
     running = await provider.start_execution(spec.workflow_id, ExecutionInput(input={}))
     states: list[ExecutionState] = []
@@ -585,7 +524,7 @@ async def test_a_provider_given_nothing_to_host_never_polls(
     local_temporal: LocalTemporal,
 ) -> None:
     async with local_temporal.provider() as provider:
-        await provider.create_workflow(new_spec())
+        await provider.create_workflow(native_spec())
         assert not provider.hosts_worker
         assert not [t for t in asyncio.all_tasks() if "temporal-worker" in t.get_name()]
 
@@ -594,11 +533,10 @@ async def test_a_provider_hosts_a_worker_for_what_it_is_given_and_stops_it_on_cl
     local_temporal: LocalTemporal,
 ) -> None:
     task_queue = f"hosted-{uuid.uuid4().hex[:8]}"
-    spec = WorkflowSpec(
+    spec = make_spec(
+        native("ConformanceSucceed", task_queue),
         workflow_id=f"wf-{uuid.uuid4().hex[:12]}",
         provider_type="temporal",
-        name="hosted",
-        definition={"workflow_type": "ConformanceSucceed", "task_queue": task_queue},
     )
     provider = local_temporal.provider(
         task_queue=task_queue, workflows=[workflows.Succeed], activities=workflows.ACTIVITIES

