@@ -247,12 +247,21 @@ class ProviderConformance:
             return
         first = await self.created(provider, self.scenarios.succeed)
         second = await self.created(provider, self.scenarios.fail)
-        listed = {spec.workflow_id: spec async for spec in provider.list_workflows()}
-        assert listed[first.workflow_id] == first
-        assert listed[second.workflow_id] == second
+
+        async def listed() -> dict[str, WorkflowSpec]:
+            return {spec.workflow_id: spec async for spec in provider.list_workflows()}
+
+        # Listings may come from an index the engine updates a moment after
+        # the change (Temporal's visibility): wait for it to catch up.
+        with anyio.fail_after(self.timeout):
+            while not {first.workflow_id, second.workflow_id} <= (found := await listed()).keys():
+                await anyio.sleep(0.05)
+        assert found[first.workflow_id] == first
+        assert found[second.workflow_id] == second
         await provider.delete_workflow(first.workflow_id)
-        remaining = [spec.workflow_id async for spec in provider.list_workflows()]
-        assert first.workflow_id not in remaining
+        with anyio.fail_after(self.timeout):
+            while first.workflow_id in (remaining := await listed()):
+                await anyio.sleep(0.05)
         assert second.workflow_id in remaining
 
     async def test_validate_rejects_an_invalid_definition(self, provider: Provider) -> None:

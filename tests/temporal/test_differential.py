@@ -7,7 +7,8 @@ dev server, Tasks as activities calling the same handlers), all entries at
 once. The two engines must agree on every compared fact: final state,
 output, error code, cause, the entered states and the ``[type, state]``
 sequence of state and task events; and the mock must still give the outcome
-AWS documents.
+AWS documents. Every Temporal history then replays without nondeterminism
+(the interpreter workflow is deterministic).
 
 One documented difference is normalised away: the context object shows each
 engine's own identity and clock (``$$.Execution.Id``, the state machine id,
@@ -29,7 +30,10 @@ import pytest_asyncio
 from differential.harness import MOCK_TASKS, Entry, load_corpus, outcome_of, run_on_mock
 from differential.harness import run_on_temporal as run_entry_on_temporal
 from differential.test_differential import canonical, mismatches, render
+from temporalio.worker import Replayer
 
+from landlord_workflow.providers.temporal._asl_workflow import AslWorkflow
+from landlord_workflow.providers.temporal._worker import asl_sandbox_runner
 from landlord_workflow.testing._temporal import LocalTemporal
 
 pytestmark = pytest.mark.temporal
@@ -65,7 +69,10 @@ async def outcomes(local_temporal: LocalTemporal) -> AsyncIterator[Mapping[str, 
             mock, temporal = await asyncio.gather(
                 run_on_mock(entry), run_entry_on_temporal(provider, entry)
             )
-            return outcome_of(mock), mock, outcome_of(temporal), temporal
+            history = await provider.client.get_workflow_handle(
+                str(temporal.metadata["temporal_workflow_id"])
+            ).fetch_history()
+            return outcome_of(mock), mock, outcome_of(temporal), temporal, history
 
         results = await asyncio.gather(*(both(entry) for entry in ENTRIES))
         yield {entry.name: result for entry, result in zip(ENTRIES, results, strict=True)}
@@ -73,7 +80,7 @@ async def outcomes(local_temporal: LocalTemporal) -> AsyncIterator[Mapping[str, 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[entry.name for entry in ENTRIES])
 def test_mock_and_temporal_agree(entry: Entry, outcomes: Mapping[str, Any]) -> None:
-    mock, mock_status, temporal, temporal_status = outcomes[entry.name]
+    mock, mock_status, temporal, temporal_status, _ = outcomes[entry.name]
     wrong = mismatches(mock, entry.expected)
     assert not wrong, f"mock differs from the expected AWS outcome:\n{render(wrong)}"
     mock_fields = without_identity(mock, mock_status)
@@ -85,3 +92,20 @@ def test_mock_and_temporal_agree(entry: Entry, outcomes: Mapping[str, Any]) -> N
     }
     assert temporal.state == mock.state
     assert not differing, f"the engines disagree:\n{render(differing)}"
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_every_temporal_history_replays_deterministically(
+    outcomes: Mapping[str, Any],
+) -> None:
+    replayer = Replayer(workflows=[AslWorkflow], workflow_runner=asl_sandbox_runner())
+    histories = [result[4] for result in outcomes.values()]
+
+    async def each() -> AsyncIterator[Any]:
+        for history in histories:
+            yield history
+
+    replayed = await replayer.replay_workflows(each(), raise_on_replay_failure=False)
+    failures = {run_id: repr(error) for run_id, error in replayed.replay_failures.items()}
+    assert len(histories) == len(ENTRIES)
+    assert failures == {}

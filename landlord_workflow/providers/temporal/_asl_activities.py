@@ -40,6 +40,7 @@ from landlord_workflow.providers.temporal._asl_wire import (
     STATES_ERROR_KEY,
     TASK_ACTIVITY,
     WORKER_SHUTDOWN_CAUSE,
+    YIELD_ACTIVITY,
 )
 
 __all__ = ["AslActivities", "states_failure"]
@@ -91,7 +92,7 @@ class AslActivities:
     @property
     def definitions(self) -> list[Callable[..., Any]]:
         """The activity functions to register on a worker."""
-        return [self.run_task, self.resolve]
+        return [self.run_task, self.resolve, pause]
 
     @activity.defn(name=TASK_ACTIVITY)
     async def run_task(self, payload: dict[str, Any]) -> Any:
@@ -156,6 +157,11 @@ class AslActivities:
             )
         except StatesError as err:
             raise states_failure(err) from None
+
+
+@activity.defn(name=YIELD_ACTIVITY)
+async def pause() -> None:
+    """Nothing (run as a local activity: the workflow's way to end a long activation)."""
 
 
 def _cancelled() -> BaseException:

@@ -10,6 +10,8 @@ formats the three parties share, and nothing that touches Temporal:
 ``landlord-workflow-asl-task``         the activity running one Task state
 ``landlord-workflow-asl-resolve``      the activity reading the definition of a
                                        workflow a nested ``startExecution`` starts
+``landlord-workflow-asl-yield``        a local activity that does nothing (see the
+                                       workflow's ``sleep``)
 ``landlord-workflow-asl-callback``     the signal answering a ``.waitForTaskToken``
 ``landlord-workflow-asl-history``      the query of the state-level history
 ``landlord-workflow-asl-checkpoint``   the query of where a redrive resumes
@@ -55,6 +57,7 @@ __all__ = [
     "TOKEN_PREFIX",
     "WORKER_SHUTDOWN_CAUSE",
     "WORKFLOW_TYPE",
+    "YIELD_ACTIVITY",
     "RunConfig",
     "TaskToken",
     "machine_for",
@@ -65,6 +68,8 @@ __all__ = [
 WORKFLOW_TYPE: Final = "landlord-workflow-asl"
 TASK_ACTIVITY: Final = "landlord-workflow-asl-task"
 RESOLVE_ACTIVITY: Final = "landlord-workflow-asl-resolve"
+YIELD_ACTIVITY: Final = "landlord-workflow-asl-yield"
+"""A local activity that does nothing: it lets a long run of states end its activation."""
 CALLBACK_SIGNAL: Final = "landlord-workflow-asl-callback"
 HISTORY_QUERY: Final = "landlord-workflow-asl-history"
 CHECKPOINT_QUERY: Final = "landlord-workflow-asl-checkpoint"

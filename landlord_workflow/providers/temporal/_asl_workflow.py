@@ -82,6 +82,7 @@ with workflow.unsafe.imports_passed_through():
         TASK_ACTIVITY,
         TOKENS_MEMO_KEY,
         WORKFLOW_TYPE,
+        YIELD_ACTIVITY,
         RunConfig,
         TaskToken,
         machine_for,
@@ -94,6 +95,9 @@ with workflow.unsafe.imports_passed_through():
 __all__ = ["AslWorkflow", "TemporalRuntime"]
 
 _ONCE = RetryPolicy(maximum_attempts=1)
+_STATES_PER_ACTIVATION = 1000
+"""Most state transitions one workflow activation runs without waiting on anything."""
+_BREATHER_TIMEOUT = timedelta(seconds=30)
 _HISTORY_PAGE_CHARS = 512 * 1024
 
 
@@ -126,6 +130,11 @@ def _states_error(failure: BaseException | None, *, fallback: str = TASK_FAILED)
     if isinstance(failure, FailureError):
         return StatesError(fallback, failure.message or None)
     return StatesError(fallback, str(failure) if failure is not None else None)
+
+
+def _token_key(token: str) -> str:
+    """The part of a task token that names the task within its run."""
+    return token.rsplit("#", 1)[-1]
 
 
 def _cancelling() -> bool:
@@ -161,6 +170,7 @@ class TemporalRuntime:
         else:
             self._random = workflow.random()
         self._tokens = 0
+        self._unbroken = 0
 
     # -- basics ------------------------------------------------------------------------
 
@@ -168,10 +178,31 @@ class TemporalRuntime:
         return workflow.now()
 
     async def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
+        """A durable timer; ``sleep(0)`` between states is a plain yield.
+
+        After :data:`_STATES_PER_ACTIVATION` yields in a row with nothing
+        awaited from Temporal (a long loop of Pass and Choice states), one
+        local activity that does nothing ends the workflow activation, so no
+        activation runs long enough for temporalio's deadlock detector (2 s).
+        It costs no server round trip (a marker in the history). The count
+        is deterministic: a replay runs the same ones.
+        """
+        if seconds > 0:
+            self._unbroken = 0
+            await asyncio.sleep(seconds)
+            return
+        self._unbroken += 1
+        if self._unbroken < _STATES_PER_ACTIVATION:
             await asyncio.sleep(0)  # a plain yield: no timer, nothing in the history
             return
-        await asyncio.sleep(seconds)  # a durable timer
+        self._unbroken = 0
+        await workflow.execute_local_activity(
+            YIELD_ACTIVITY, start_to_close_timeout=_BREATHER_TIMEOUT
+        )
+
+    def waited(self) -> None:
+        """Something was awaited from Temporal: a new workflow task comes after it."""
+        self._unbroken = 0
 
     def random(self) -> float:
         return self._random.random()
@@ -192,6 +223,7 @@ class TemporalRuntime:
     # -- tasks -------------------------------------------------------------------------
 
     async def run_task(self, request: TaskRequest) -> Any:
+        self.waited()
         token = request.task_token
         if token is not None:
             self._owner.open_token(token)
@@ -252,6 +284,7 @@ class TemporalRuntime:
         timeout_seconds: float | None,
         heartbeat_seconds: float | None,
     ) -> Any:
+        self.waited()
         token = request.task_token
         assert token is not None  # noqa: S101 - the core sets it for callbacks
         callback = self._owner.callback(token)
@@ -285,6 +318,7 @@ class TemporalRuntime:
     # -- child executions --------------------------------------------------------------
 
     async def start_execution(self, request: ChildExecution) -> Any:
+        self.waited()
         if request.definition is not None:
             return await self._map_item(request)
         return await self._nested(request)
@@ -467,29 +501,31 @@ class AslWorkflow:
 
     # -- task tokens ---------------------------------------------------------------------
 
+    # Callbacks are keyed by the token's key (``<n>.<uuid>``, drawn from the run's
+    # deterministic randomness): the same in every replay of the run.
+
     def open_token(self, token: str) -> None:
-        self._callbacks[token] = _Callback()
+        self._callbacks[_token_key(token)] = _Callback()
         self._tokens_dirty = True
 
     def close_token(self, token: str) -> None:
-        if self._callbacks.pop(token, None) is not None:
+        if self._callbacks.pop(_token_key(token), None) is not None:
             self._tokens_dirty = True
 
     def callback(self, token: str) -> _Callback:
-        return self._callbacks[token]
+        return self._callbacks[_token_key(token)]
 
     async def _publish_tokens(self) -> None:
         """Keep the memo's list of open tokens current, once per workflow task."""
         while True:
             await workflow.wait_condition(lambda: self._tokens_dirty)
             self._tokens_dirty = False
-            keys = [token.rsplit("#", 1)[-1] for token in self._callbacks]
-            workflow.upsert_memo({TOKENS_MEMO_KEY: keys})
+            workflow.upsert_memo({TOKENS_MEMO_KEY: list(self._callbacks)})
 
     @workflow.signal(name=CALLBACK_SIGNAL)
     def answer(self, message: Mapping[str, Any]) -> None:
         """``{"token", "kind": "success"|"failure"|"heartbeat", "output"|"error", "cause"}``."""
-        callback = self._callbacks.get(str(message.get("token")))
+        callback = self._callbacks.get(_token_key(str(message.get("token"))))
         if callback is None or callback.answer is not None:
             return  # unknown or already answered: the provider refused it if it could
         kind = message.get("kind")

@@ -1104,22 +1104,49 @@ class TemporalProvider(AsyncResource):
             previous = earlier.previous_run_id if earlier is not None else None
         events: list[ExecutionEvent] = []
         for each in reversed(runs):
-            start: int | None = 0
-            while start is not None:
-                page = await self._query(ref, each, HISTORY_QUERY, start)
-                if not isinstance(page, Mapping):
-                    raise ProviderError(f"unreadable ASL history of {ref.execution_id!r}")
-                for moment, kind, details in page.get("events") or ():
-                    events.append(
-                        ExecutionEvent(
-                            timestamp=datetime.fromisoformat(moment).astimezone(UTC),
-                            type=kind,
-                            details=details,
-                        )
-                    )
-                following = page.get("next")
-                start = following if isinstance(following, int) and following > start else None
+            events.extend(await self._run_events(ref, each))
+            if each != run_id:  # an earlier run: how it ended, if the engine ended it
+                events.extend(await self._earlier_end(ref, each))
         return events
+
+    async def _run_events(self, ref: ExecutionRef, run_id: str) -> list[ExecutionEvent]:
+        """The events the interpreter recorded in one run (read page by page)."""
+        events: list[ExecutionEvent] = []
+        start: int | None = 0
+        while start is not None:
+            page = await self._query(ref, run_id, HISTORY_QUERY, start)
+            if not isinstance(page, Mapping):
+                raise ProviderError(f"unreadable ASL history of {ref.execution_id!r}")
+            for moment, kind, details in page.get("events") or ():
+                events.append(
+                    ExecutionEvent(
+                        timestamp=datetime.fromisoformat(moment).astimezone(UTC),
+                        type=kind,
+                        details=details,
+                    )
+                )
+            following = page.get("next")
+            start = following if isinstance(following, int) and following > start else None
+        return events
+
+    async def _earlier_end(self, ref: ExecutionRef, run_id: str) -> list[ExecutionEvent]:
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self._namespace,
+            execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=run_id),
+        )
+        described = await self._rpc(
+            "DescribeWorkflowExecution",
+            (await self._service()).describe_workflow_execution,
+            request,
+            workflow_id=ref.workflow_id,
+            execution_id=ref.execution_id,
+        )
+        info = described.workflow_execution_info
+        state = to_state(info.status)
+        if not state.is_terminal or not info.HasField("close_time"):
+            return []
+        closed = await self._close_info(ref, run_id, state, None, asl=True)
+        return self._asl_end_events(info.status, to_utc(info.close_time), closed)
 
     @staticmethod
     def _asl_end_events(
