@@ -254,13 +254,19 @@ class ProviderConformance:
         # Listings may come from an index the engine updates a moment after
         # the change (Temporal's visibility): wait for it to catch up.
         with anyio.fail_after(self.timeout):
-            while not {first.workflow_id, second.workflow_id} <= (found := await listed()).keys():
+            while True:
+                found = await listed()
+                if {first.workflow_id, second.workflow_id} <= found.keys():
+                    break
                 await anyio.sleep(0.05)
         assert found[first.workflow_id] == first
         assert found[second.workflow_id] == second
         await provider.delete_workflow(first.workflow_id)
         with anyio.fail_after(self.timeout):
-            while first.workflow_id in (remaining := await listed()):
+            while True:
+                remaining = await listed()
+                if first.workflow_id not in remaining:
+                    break
                 await anyio.sleep(0.05)
         assert second.workflow_id in remaining
 
