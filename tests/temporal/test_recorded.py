@@ -49,7 +49,8 @@ def backoff_bound(node: Any) -> float:
 SAMPLE = [
     case
     for index, case in enumerate(CASES)
-    if index % (3 if case.handlers else 6) == 0 and backoff_bound(case.definition) <= MAX_BACKOFF_SECONDS
+    if index % (3 if case.handlers else 6) == 0
+    and backoff_bound(case.definition) <= MAX_BACKOFF_SECONDS
 ]
 IN_FLIGHT = 300
 
