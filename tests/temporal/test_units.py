@@ -362,7 +362,27 @@ def test_the_environment_configures_a_temporal_provider_that_hosts_no_worker() -
     (provider,) = [p for p in config.build_providers() if p.name == "temporal"]
     assert isinstance(provider, TemporalProvider)
     assert provider.namespace == "tenants.prod"
+    assert provider.task_queue == "landlord-workflow"
     assert not provider.hosts_worker
+
+
+def test_the_environment_names_the_asl_task_queue_and_may_ask_for_an_echo_worker() -> None:
+    settings = {
+        "WORKFLOW_DEFAULT_PROVIDER": "temporal",
+        "WORKFLOW_TEMPORAL_ADDRESS": "127.0.0.1:7233",
+        "WORKFLOW_TEMPORAL_TASK_QUEUE": "tenants-asl",
+    }
+    (plain,) = [
+        p for p in WorkflowConfig.from_env(settings).build_providers() if p.name == "temporal"
+    ]
+    assert isinstance(plain, TemporalProvider)
+    assert (plain.task_queue, plain.hosts_worker) == ("tenants-asl", False)
+    echo = {**settings, "WORKFLOW_TEMPORAL_WORKER": "echo"}
+    (hosting,) = [
+        p for p in WorkflowConfig.from_env(echo).build_providers() if p.name == "temporal"
+    ]
+    assert isinstance(hosting, TemporalProvider)
+    assert hosting.hosts_worker
 
 
 def test_temporal_settings_problems_name_their_variables() -> None:
@@ -371,10 +391,15 @@ def test_temporal_settings_problems_name_their_variables() -> None:
             {
                 "WORKFLOW_DEFAULT_PROVIDER": "temporal",
                 "WORKFLOW_TEMPORAL_NAMESPACE": "no spaces",
+                "WORKFLOW_TEMPORAL_WORKER": "everything",
             }
         )
     fields = {field for field, _ in raised.value.problems}
-    assert fields == {"WORKFLOW_TEMPORAL_ADDRESS", "WORKFLOW_TEMPORAL_NAMESPACE"}
+    assert fields == {
+        "WORKFLOW_TEMPORAL_ADDRESS",
+        "WORKFLOW_TEMPORAL_NAMESPACE",
+        "WORKFLOW_TEMPORAL_WORKER",
+    }
 
 
 def test_the_provider_offers_every_capability() -> None:

@@ -30,6 +30,8 @@ visible. RPCs per method:
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
 import logging
 import time
@@ -42,6 +44,7 @@ from typing import Any, Self, TypeVar
 
 import anyio
 import attrs
+import temporalio.runtime
 from anyio.abc import AsyncResource
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
@@ -175,6 +178,33 @@ _CLOSE_EVENTS = frozenset(
         EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
     }
 )
+
+
+_EXIT_HOOK_REGISTERED = False
+
+
+def _release_runtime_at_exit() -> None:
+    """Free temporalio's default runtime before the interpreter shuts down.
+
+    Its Rust threads can otherwise call into Python while the interpreter
+    finalizes and crash a short-lived process on exit (SIGSEGV or SIGABRT,
+    "PyGILState_Release: thread state ... must be current when releasing":
+    temporalio/sdk-python#300). Dropping the runtime while Python is still
+    whole (clients that are gone are collected first) lets its threads stop
+    cleanly. A runtime a live client still uses is left alone.
+    """
+    gc.collect()
+    reference = getattr(temporalio.runtime, "_runtime_ref", None)
+    if reference is not None and hasattr(reference, "_default_runtime"):
+        reference._default_runtime = None
+    gc.collect()
+
+
+def _register_exit_hook() -> None:
+    global _EXIT_HOOK_REGISTERED  # noqa: PLW0603 - once per process
+    if not _EXIT_HOOK_REGISTERED:
+        _EXIT_HOOK_REGISTERED = True
+        atexit.register(_release_runtime_at_exit)
 
 
 def _duration(value: timedelta) -> Duration:
@@ -436,6 +466,7 @@ class TemporalProvider(AsyncResource):
         async with self._open_lock:
             self._check_open()
             if self._client is None:
+                _register_exit_hook()
                 with translate_errors(RpcContext("Connect")):
                     with anyio.fail_after(self._rpc_timeout.total_seconds()):
                         self._client = await Client.connect(
