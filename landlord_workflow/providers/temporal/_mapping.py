@@ -211,8 +211,20 @@ def spec_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
 
 
 def input_digest(value: object) -> str:
-    """SHA-256 of the canonical JSON of an execution input (hex)."""
-    return hashlib.sha256(encode_json(value).encode()).hexdigest()
+    """SHA-256 of the canonical JSON of an execution input (hex).
+
+    Plain JSON (dicts, lists, strings, numbers) is encoded directly; anything
+    else goes through :func:`encode_json`, which gives the same text for what
+    is valid and names the problem otherwise.
+    """
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        data = text.encode()
+    except (TypeError, ValueError, RecursionError):
+        data = encode_json(value).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 # -- states, times, errors -----------------------------------------------------------------

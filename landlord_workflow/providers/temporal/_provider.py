@@ -228,12 +228,13 @@ class _Closed:
 
 @attrs.frozen(kw_only=True)
 class _StartPlan:
-    """What a start sends: workflow type, task queue, reuse policy, arguments, timeout."""
+    """What a start sends: workflow type, task queue, reuse policy, arguments (values to
+    encode), timeout."""
 
     workflow_type: str
     task_queue: str
     reuse_policy: WorkflowIdReusePolicy.ValueType
-    payloads: list[Payload]
+    arguments: list[Any]
     timeout: timedelta | None
 
 
@@ -506,9 +507,12 @@ class TemporalProvider(AsyncResource):
             yield
 
     async def _encode(self, value: Any) -> Payload:
+        return (await self._encode_all([value]))[0]
+
+    async def _encode_all(self, values: Sequence[Any]) -> list[Payload]:
         client = await self._ensure_client()
         with self._mapped("EncodePayload"):
-            return (await client.data_converter.encode([value]))[0]
+            return list(await client.data_converter.encode(list(values)))
 
     async def _decode(self, payloads: Sequence[Payload]) -> Any:
         values = await self._decode_all(payloads)
@@ -704,16 +708,15 @@ class TemporalProvider(AsyncResource):
             liveness_seconds=self._liveness_seconds,
         )
 
-    async def _start_plan(self, spec: WorkflowSpec, ref: ExecutionRef, value: Any) -> _StartPlan:
+    def _start_plan(self, spec: WorkflowSpec, ref: ExecutionRef, value: Any) -> _StartPlan:
         """What starting an execution of ``spec`` starts: type, queue, arguments, timeout."""
-        payloads = [await self._encode(value)]
         if not is_asl(spec.definition):
             native = NativeDefinition.parse(spec.definition)
             return _StartPlan(
                 workflow_type=native.workflow_type,
                 task_queue=native.task_queue,
                 reuse_policy=native.reuse_policy,
-                payloads=payloads,
+                arguments=[value],
                 timeout=spec.timeout,
             )
         problems = check_json(value, "input", max_bytes=MAX_PAYLOAD_BYTES)
@@ -724,12 +727,11 @@ class TemporalProvider(AsyncResource):
         timeout = spec.timeout
         if machine.timeout_seconds is not None:  # the definition's own wins, as on the mock
             timeout = timedelta(seconds=machine.timeout_seconds)
-        payloads.append(await self._encode(config.to_json()))
         return _StartPlan(
             workflow_type=WORKFLOW_TYPE,
             task_queue=self._task_queue,
             reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-            payloads=payloads,
+            arguments=[value, config.to_json()],
             timeout=timeout,
         )
 
@@ -755,18 +757,20 @@ class TemporalProvider(AsyncResource):
         spec = await self._definition(workflow_id)
         ref = ExecutionRef(namespace=self._namespace, workflow_id=workflow_id, name=name)
         digest = input_digest(execution_input.input)
-        plan = await self._start_plan(spec, ref, execution_input.input)
-        memo = Memo(
-            fields={
-                EXECUTION_KEY: await self._encode(
-                    {
-                        "workflow_id": workflow_id,
-                        "input_sha256": digest,
-                        "tags": dict(execution_input.tags),
-                    }
-                )
-            }
-        )
+        plan = self._start_plan(spec, ref, execution_input.input)
+        values = list(plan.arguments)
+        if execution_input.tags:  # kept in the memo (no tags: no memo, a cheaper start)
+            values.append(
+                {
+                    "workflow_id": workflow_id,
+                    "input_sha256": digest,
+                    "tags": dict(execution_input.tags),
+                }
+            )
+        # One pass through the data converter (and payload codec) for everything.
+        payloads = await self._encode_all(values)
+        arguments = payloads[: len(plan.arguments)]
+        memo = Memo(fields={EXECUTION_KEY: payloads[-1]} if execution_input.tags else {})
         request_id, repeated = self._ledger.start_request(ref.temporal_id, digest)
         request = StartWorkflowExecutionRequest(
             namespace=self._namespace,
@@ -779,7 +783,7 @@ class TemporalProvider(AsyncResource):
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
             memo=memo,
         )
-        request.input.payloads.extend(plan.payloads)
+        request.input.payloads.extend(arguments)
         if plan.timeout is not None:
             request.workflow_execution_timeout.CopyFrom(_duration(plan.timeout))
         service = await self._service()
@@ -835,7 +839,11 @@ class TemporalProvider(AsyncResource):
         state = to_state(info.status)
         values = await self._memo_values(info.memo)
         recorded = values.get(EXECUTION_KEY)
-        same_input = isinstance(recorded, Mapping) and recorded.get("input_sha256") == digest
+        if isinstance(recorded, Mapping) and "input_sha256" in recorded:
+            same_input = recorded["input_sha256"] == digest
+        else:  # no tags, no memo: the input of the run itself decides
+            run = await self._run_start(ref, info.execution.run_id)
+            same_input = input_digest(run.input) == digest
         if same_input and state is ExecutionState.RUNNING:
             return ExecutionResult(
                 execution_id=ref.execution_id,
