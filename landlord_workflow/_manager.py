@@ -14,6 +14,7 @@ keeps small caches of what it has read, never needed for a right answer.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import OrderedDict
@@ -201,23 +202,28 @@ class Manager(AsyncResource):
     async def aclose(self) -> None:
         """Close every registered provider, even when cancelled; idempotent.
 
-        Each provider is closed in a shielded scope, so a cancelled caller
-        still closes them all; the first error is raised after every
-        provider has had its turn (the others are logged).
+        Each provider is closed to the end whatever cancels the caller (an
+        anyio scope, or a native ``task.cancel()``); the cancellation is
+        delivered once every provider has been closed. The first error a
+        provider raised is raised after all had their turn (the others are
+        logged).
         """
         if self._closed:
             return
         self._closed = True
         errors: list[BaseException] = []
+        cancelled = False
         with anyio.CancelScope(shield=True):
             for provider in self._registry.providers():
                 try:
-                    await provider.aclose()
+                    cancelled |= await _close_to_the_end(provider)
                 except Exception as exc:
                     errors.append(exc)
                     self._logger.warning(
                         "closing provider %s failed: %s", provider.name, type(exc).__name__
                     )
+        if cancelled:
+            raise asyncio.CancelledError
         if errors:
             raise errors[0]
 
@@ -881,6 +887,31 @@ class Manager(AsyncResource):
             f"Manager(providers={self._registry.list()!r}, "
             f"default_provider={self._default_provider!r})"
         )
+
+
+async def _close_to_the_end(provider: Provider) -> bool:
+    """Close ``provider`` completely; whether a native cancellation arrived meanwhile.
+
+    An anyio shield does not stop asyncio's edge-triggered ``task.cancel()``:
+    on asyncio the close runs in a task of its own, awaited through
+    `asyncio.shield` until it is done, so an interrupted close still finishes.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # another event loop (trio): anyio's shield is enough
+        await provider.aclose()
+        return False
+    closing = asyncio.ensure_future(provider.aclose())
+    cancelled = False
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            if closing.cancelled():
+                raise
+            cancelled = True
+    closing.result()  # the close's own error, if it failed
+    return cancelled
 
 
 def _check_text(field: str, value: object, *, allow_empty: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -53,9 +54,10 @@ async def make_provider(clock: VirtualClock) -> AsyncIterator[MakeProvider]:
 
 async def _finish(provider: MockProvider, execution_id: str) -> ExecutionStatus:
     """Wait (by watching) until the execution is terminal; return it with history."""
-    async for status in provider.watch_execution(execution_id):
-        if status.state.is_terminal:
-            break
+    async with aclosing(provider.watch_execution(execution_id)) as statuses:
+        async for status in statuses:
+            if status.state.is_terminal:
+                break
     return await provider.get_execution_status(execution_id, include_history=True)
 
 

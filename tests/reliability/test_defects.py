@@ -6,18 +6,23 @@ that found them are summarised in each docstring).
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import logging
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from fakes import FakeProvider
+from reliability.support import cancel_after, other_tasks, settle
 
 from landlord_workflow import (
     CallPolicy,
@@ -34,7 +39,7 @@ from landlord_workflow import (
     WorkflowSpec,
 )
 from landlord_workflow.cli import EXIT_USAGE, main
-from landlord_workflow.providers.mock import MockProvider, TaskFailure
+from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 
 ROLE = "arn:aws:iam::123456789012:role/landlord-workflow-test"
@@ -80,7 +85,8 @@ class SlowToClose(FakeProvider):
         self.fail = fail
 
     async def aclose(self) -> None:
-        await anyio.sleep(0.01)
+        for _ in range(3):  # checkpoints where a cancelled caller would die
+            await anyio.lowlevel.checkpoint()
         self.closed = True
         if self.fail:
             raise RuntimeError(f"{self.name} failed to close")
@@ -449,3 +455,132 @@ def test_the_installed_command_prints_no_traceback_for_a_bad_region(tmp_path: Pa
     assert proc.returncode == EXIT_USAGE, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "WORKFLOW_SFN_REGION" in proc.stderr
+
+
+# -- cancellation of aclose and of run's backoff, at every await point ------------------------
+
+
+@pytest.mark.asyncio
+async def test_cancelling_aclose_at_any_point_still_closes_every_provider() -> None:
+    """aclose swept like every other call: cancelled after k loop passes, for every k."""
+    hold = {"StartAt": "Hold", "States": {"Hold": {"Type": "Wait", "Seconds": 600, "End": True}}}
+    for passes in range(60):
+        mock = MockProvider()
+        slow = SlowToClose("slow")
+        registry = Registry()
+        registry.register(mock)
+        registry.register(slow)
+        manager = Manager(registry)
+        await manager.create_workflow(mock_spec("hold", hold))
+        await manager.start_execution("hold")
+        finished, outcome = await cancel_after(manager.aclose(), passes)
+        # Cancelled before it began, aclose did nothing; once begun, it closes all.
+        assert mock.closed is slow.closed
+        if not mock.closed:
+            await manager.aclose()
+        assert mock.closed
+        assert slow.closed
+        assert other_tasks() == set(), "a simulation task outlived aclose"
+        if finished:
+            assert outcome is None
+            break
+    else:
+        raise AssertionError("aclose did not finish within 60 loop passes")
+
+
+@pytest.mark.asyncio
+async def test_cancelling_run_during_its_backoff_starts_nothing_more() -> None:
+    handler = failing_first(1)
+    mock = MockProvider(task_handlers={"provision": handler})
+    registry = Registry()
+    registry.register(mock)
+    hour = RetryPolicy(
+        max_attempts=2, initial_interval=timedelta(hours=1), max_interval=timedelta(hours=1)
+    )
+    async with Manager(registry) as manager:
+        await manager.create_workflow(mock_spec("flaky", FLAKY_TASK, retry_policy=hour))
+        execution_id = "mock:flaky:in-backoff"
+        with anyio.move_on_after(5) as scope:
+            async with anyio.create_task_group() as group:
+                group.start_soon(manager.run, "flaky", ExecutionInput(execution_name="in-backoff"))
+                while not await has_failed(mock, execution_id):
+                    await anyio.sleep(0.001)
+                for _ in range(20):
+                    await anyio.lowlevel.checkpoint()  # run is waiting out its hour now
+                group.cancel_scope.cancel()
+        assert not scope.cancelled_caught
+        await settle()
+        status = await mock.get_execution_status(execution_id)
+        assert status.state is ExecutionState.FAILED, "nothing was redriven"
+        assert status.metadata["redrive_count"] == 0
+        assert handler.calls["n"] == 1
+        assert manager._runs == {}, "the run left no bookkeeping behind"
+
+
+# -- a long soak on simulated time: bounded memory, every execution terminal -----------------
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.asyncio
+async def test_soak_20000_executions_keep_memory_flat_and_all_end(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """retention=100, 30-day spec timeouts, watchers and stops mixed in."""
+    # pytest keeps every captured record; 3,000 "ended cancelled" warnings would
+    # be the test's memory, not the library's.
+    caplog.set_level(logging.ERROR, logger="landlord_workflow")
+    clock = VirtualClock()
+    mock = MockProvider(clock=clock, retention=100, task_handlers={"provision": succeed})
+    registry = Registry()
+    registry.register(mock)
+    definition = {
+        "StartAt": "Provision",
+        "States": {
+            "Provision": {"Type": "Task", "Resource": "provision", "Next": "Settle"},
+            "Settle": {"Type": "Wait", "Seconds": 30, "End": True},
+        },
+    }
+    ended = Counter[ExecutionState]()
+    async with Manager(registry) as manager:
+        await manager.create_workflow(mock_spec("soak", definition, timeout=timedelta(days=30)))
+
+        async def one(index: int) -> None:
+            started = await manager.start_execution(
+                "soak", ExecutionInput(input={"n": index, "pad": "x" * 200})
+            )
+            if index % 7 == 0:
+                await manager.stop_execution(started.execution_id, "soak stop")
+            if index % 5 == 0:
+                async for status in manager.watch(started.execution_id):
+                    last = status
+                ended[last.state] += 1
+            else:
+                ended[(await manager.wait_for_completion(started.execution_id)).state] += 1
+
+        async def batch(start: int, size: int) -> None:
+            async with anyio.create_task_group() as group:
+                for index in range(start, start + size):
+                    group.start_soon(one, index)
+
+        tracemalloc.start()
+        try:
+            for start in range(0, 10_000, 500):
+                await batch(start, 500)
+            gc.collect()
+            after_10k = tracemalloc.get_traced_memory()[0]
+            for start in range(10_000, 20_000, 500):
+                await batch(start, 500)
+            gc.collect()
+            after_20k = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+    assert sum(ended.values()) == 20_000, "every execution reached a terminal state"
+    assert set(ended) == {ExecutionState.SUCCEEDED, ExecutionState.CANCELLED}
+    assert len(mock._executions) <= 100 + 500, "retention bounds the records"
+    growth = after_20k - after_10k
+    assert growth < 1_000_000, f"memory grew by {growth:,} bytes over the second 10,000"
+
+
+async def succeed(task_input: Any) -> Any:
+    return {"provisioned": True}

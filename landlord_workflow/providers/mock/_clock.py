@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 
 __all__ = ["Clock", "RealClock", "TimerHandle", "VirtualClock"]
 
+_LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+
 
 @runtime_checkable
 class TimerHandle(Protocol):
@@ -68,19 +70,31 @@ class RealClock:
 
 
 class _Timer:
-    __slots__ = ("callback", "cancelled", "seq", "when")
+    __slots__ = ("callback", "cancelled", "clock", "seq", "when")
 
-    def __init__(self, when: float, seq: int, callback: Callable[[], object]) -> None:
+    def __init__(
+        self, when: float, seq: int, callback: Callable[[], object], clock: VirtualClock
+    ) -> None:
         self.when = when
         self.seq = seq
-        self.callback = callback
+        self.callback: Callable[[], object] | None = callback
+        self.clock: VirtualClock | None = clock
         self.cancelled = False
 
     def __lt__(self, other: _Timer) -> bool:
         return (self.when, self.seq) < (other.when, other.seq)
 
     def cancel(self) -> None:
+        if self.cancelled:
+            return
         self.cancelled = True
+        # Drop what the callback holds (an execution record, say) now, not
+        # when the timer's deadline comes round: a cancelled 30-day timeout
+        # must not keep an evicted execution alive for 30 simulated days.
+        self.callback = None
+        clock, self.clock = self.clock, None
+        if clock is not None:
+            clock._cancelled_one()
 
 
 class VirtualClock:
@@ -118,7 +132,12 @@ class VirtualClock:
         if settle_yields < 1 or max_yields < settle_yields:
             raise ValueError("need 1 <= settle_yields <= max_yields")
         self._start = (start or datetime.now(UTC)).astimezone(UTC)
+        # Simulated time stops at the last moment a datetime can hold: a
+        # deadline beyond it (a retry delay grown for centuries) fires there,
+        # so timestamps never overflow and every execution can still end.
+        self._end = (_LAST_MOMENT - self._start).total_seconds()
         self._offset = 0.0
+        self._cancelled = 0
         self._timers: list[_Timer] = []
         self._seq = itertools.count()
         self._settle_yields = settle_yields
@@ -136,11 +155,11 @@ class VirtualClock:
     @property
     def pending(self) -> int:
         """How many deadlines are waiting (sleeps and timers not yet due)."""
-        return sum(1 for timer in self._timers if not timer.cancelled)
+        return len(self._timers) - self._cancelled
 
     def now(self) -> datetime:
-        """The simulated current time (UTC)."""
-        return self._start + timedelta(seconds=self._offset)
+        """The simulated current time (UTC); never later than `datetime.max`."""
+        return self._start + timedelta(seconds=min(self._offset, self._end))
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time; ``<= 0`` only yields to the loop."""
@@ -161,7 +180,8 @@ class VirtualClock:
 
     def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
         """Run ``callback`` once ``seconds`` of simulated time have passed."""
-        timer = _Timer(self._offset + max(seconds, 0.0), next(self._seq), callback)
+        when = min(self._offset + max(seconds, 0.0), self._end)
+        timer = _Timer(when, next(self._seq), callback, self)
         heapq.heappush(self._timers, timer)
         if self._advancer is None or self._advancer.done():
             self._advancer = asyncio.get_running_loop().create_task(
@@ -186,18 +206,32 @@ class VirtualClock:
         await asyncio.wait([advancer])
 
     def _fire_until(self, target: float) -> None:
+        target = min(target, self._end)
         while self._timers and (self._timers[0].cancelled or self._timers[0].when <= target):
             timer = heapq.heappop(self._timers)
             if timer.cancelled:
+                self._cancelled -= 1
                 continue
             self._offset = max(self._offset, timer.when)
+            callback = timer.callback
             timer.cancelled = True
-            timer.callback()
+            timer.callback = timer.clock = None
+            if callback is not None:
+                callback()
         self._offset = max(self._offset, target)
+
+    def _cancelled_one(self) -> None:
+        """A timer still in the heap was cancelled: compact once they are the majority."""
+        self._cancelled += 1
+        if self._cancelled > 64 and self._cancelled * 2 > len(self._timers):
+            self._timers = [timer for timer in self._timers if not timer.cancelled]
+            heapq.heapify(self._timers)
+            self._cancelled = 0
 
     def _drop_cancelled(self) -> None:
         while self._timers and self._timers[0].cancelled:
             heapq.heappop(self._timers)
+            self._cancelled -= 1
 
     async def _advance_loop(self) -> None:
         loop = asyncio.get_running_loop()

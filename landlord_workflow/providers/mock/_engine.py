@@ -137,10 +137,6 @@ def _bits(record: ExecutionRecord) -> int:
     return source.getrandbits(128)
 
 
-def _ignore(record: ExecutionRecord) -> None:
-    pass
-
-
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -170,8 +166,11 @@ class MockProvider(AsyncResource):
     ``$random``/``$uuid`` and retry jitter reproducible. ``item_reader``
     reads the items of a Map's ``ItemReader`` (there is no S3 here).
     ``retention`` bounds how many finished executions are kept (oldest
-    finished evicted first). ``max_payload_bytes`` and ``max_history_events``
-    default to the Step Functions limits. ``faults`` injects API failures.
+    finished evicted first); the names of the last ``max(1000, 10 *
+    retention)`` evicted executions stay taken (a start reusing one is
+    refused, as AWS refuses a name for 90 days), older ones are forgotten.
+    ``max_payload_bytes`` and ``max_history_events`` default to the Step
+    Functions limits. ``faults`` injects API failures.
 
     Use it as an async context manager, or call `aclose`; a closed
     provider refuses every call with `ProviderError`.
@@ -212,6 +211,9 @@ class MockProvider(AsyncResource):
         self._executions: dict[str, ExecutionRecord] = {}
         self._by_workflow: dict[str, dict[str, ExecutionRecord]] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
+        # Ids of evicted executions whose names stay taken (oldest forgotten first).
+        self._evicted: OrderedDict[str, None] = OrderedDict()
+        self._name_memory = max(1_000, 10 * retention)
         # Redrives whose answer was lost (execution id -> its redrive count):
         # the retry gets that redrive back, as a Step Functions client token.
         self._unanswered_redrives: dict[str, int] = {}
@@ -267,8 +269,8 @@ class MockProvider(AsyncResource):
             if record.timeout_handle is not None:
                 record.timeout_handle.cancel()
                 record.timeout_handle = None
-            for queue in record.watchers or ():
-                queue.put_nowait(None)
+            for changed in record.watchers or ():
+                changed.set()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -394,15 +396,19 @@ class MockProvider(AsyncResource):
 
     # ------------------------------------------------------------ executions
 
-    def _payload(self, value: Any) -> tuple[str, Any]:
+    def _payload(self, value: Any, field: str = "input") -> tuple[str, Any]:
         try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        except (TypeError, ValueError):
-            raise InvalidSpecError.single("input", "must be JSON-serializable") from None
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            raise InvalidSpecError.single(
+                field, "must be strict JSON: NaN and Infinity have no JSON form"
+            ) from None
+        except (TypeError, RecursionError):
+            raise InvalidSpecError.single(field, "must be JSON-serializable") from None
         size = len(text.encode())
         if size > self._max_payload:
             raise InvalidSpecError.single(
-                "input", f"is {size} bytes; the limit is {self._max_payload} bytes"
+                field, f"is {size} bytes; the limit is {self._max_payload} bytes"
             )
         return text, json.loads(text)
 
@@ -434,6 +440,10 @@ class MockProvider(AsyncResource):
                 raise InvalidSpecError.single("execution_name", problem)
         input_text, input_value = self._payload(execution_input.input)
         execution_id = f"{self._prefix}{workflow_id}:{name}"
+        if execution_id in self._evicted:
+            raise ExecutionAlreadyExistsError(
+                name, "that execution is closed (and no longer retained)", execution_id=execution_id
+            )
         existing = self._executions.get(execution_id)
         if existing is not None:
             lost = self._unanswered_starts.get(execution_id) == encode_json(input_value)
@@ -479,7 +489,6 @@ class MockProvider(AsyncResource):
             input_value=input_value,
             timeout_seconds=timeout_seconds,
             clock=self._clock,
-            notify=self._notify,
             random_source=execution_random(self.random_seed, execution_id, 0),
         )
         self._executions[execution_id] = record
@@ -640,6 +649,11 @@ class MockProvider(AsyncResource):
             execution_id, _ = self._finished.popitem(last=False)
             record = self._executions.pop(execution_id, None)
             self._unanswered_redrives.pop(execution_id, None)
+            self._unanswered_starts.pop(execution_id, None)
+            # Its name stays taken (AWS: for 90 days), for the last few evicted.
+            self._evicted[execution_id] = None
+            if len(self._evicted) > self._name_memory:
+                self._evicted.popitem(last=False)
             if record is not None:
                 self._by_workflow.get(record.workflow_id, {}).pop(execution_id, None)
                 if not self._by_workflow.get(record.workflow_id):
@@ -745,7 +759,7 @@ class MockProvider(AsyncResource):
         await self._enter("send_task_success")
         callback = self._callback(task_token)
         try:
-            text, value = self._payload(output)
+            text, value = self._payload(output, "output")
         except InvalidSpecError as exc:
             raise TaskTokenError(task_token, f"invalid output: {exc}") from exc
         del text
@@ -848,7 +862,6 @@ class MockProvider(AsyncResource):
             input_value=request.input,
             timeout_seconds=None,
             clock=self._clock,
-            notify=_ignore,
             random_source=execution_random(self.random_seed, parent.execution_id, 0),
         )
         info = ExecutionInfo(
@@ -875,33 +888,42 @@ class MockProvider(AsyncResource):
     # ------------------------------------------------------- watch and list
 
     def _notify(self, record: ExecutionRecord) -> None:
-        if record.watchers:
-            status = record.status(self._name)
-            for queue in record.watchers:
-                queue.put_nowait(status)
+        # Watchers only hear that something changed; each builds the status
+        # it yields when it gets to it (a slow watcher coalesces changes: the
+        # latest status wins, and nothing is queued or copied per change).
+        for changed in record.watchers or ():
+            changed.set()
 
     async def watch_execution(self, execution_id: str) -> AsyncIterator[ExecutionStatus]:
-        """Yield the current status, then every change (each state entered and
-        each execution state change), ending after a terminal status."""
+        """Yield the current status, then the status after each change of its
+        state, ending after a terminal status. A slow consumer misses nothing
+        but intermediate states: it gets the latest status when it asks."""
         await self._enter("watch_execution")
         record = self._record(execution_id)
-        queue: asyncio.Queue[ExecutionStatus | None] = asyncio.Queue()
+        changed = asyncio.Event()
         if record.watchers is None:
             record.watchers = []
-        record.watchers.append(queue)
+        record.watchers.append(changed)
         try:
             status = record.status(self._name)
             self.faults.after("watch_execution")
             yield status
-            while not status.state.is_terminal:
-                update = await queue.get()
-                if update is None:
+            last = status.state
+            while not last.is_terminal:
+                await changed.wait()
+                changed.clear()
+                if self._closed:
                     raise ProviderError(f"provider {self._name!r} closed while watching")
-                status = update
+                if record.state is last:
+                    continue
+                status = record.status(self._name)
+                last = status.state
                 yield status
         finally:
-            if record.watchers is not None and queue in record.watchers:
-                record.watchers.remove(queue)
+            if record.watchers is not None and changed in record.watchers:
+                record.watchers.remove(changed)
+            if not record.watchers:
+                record.watchers = None
 
     async def list_executions(
         self, workflow_id: str, *, state: ExecutionState | None = None

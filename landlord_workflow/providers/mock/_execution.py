@@ -77,7 +77,6 @@ class ExecutionRecord:
         "input_value",
         "machine",
         "name",
-        "notify",
         "output_text",
         "random",
         "redrive_count",
@@ -103,7 +102,6 @@ class ExecutionRecord:
         input_value: Any,
         timeout_seconds: float | None,
         clock: Clock,
-        notify: Any,
         random_source: random.Random,
     ) -> None:
         self.execution_id = execution_id
@@ -114,7 +112,6 @@ class ExecutionRecord:
         self.input_value = input_value
         self.timeout_seconds = timeout_seconds
         self.clock = clock
-        self.notify = notify
         self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
@@ -128,7 +125,8 @@ class ExecutionRecord:
         self.task: asyncio.Task[None] | None = None
         self.timeout_handle: TimerHandle | None = None
         self.current_state: str = machine.start_at
-        self.watchers: list[asyncio.Queue[ExecutionStatus | None]] | None = None
+        self.watchers: list[asyncio.Event] | None = None
+        """Events of the watchers, set on every change of ``state`` (None: no watcher)."""
         self.execution: Execution | None = None
         self.checkpoint: Mapping[str, Any] | None = None
         self.callbacks: dict[str, Callback] = {}
@@ -161,9 +159,6 @@ class ExecutionRecord:
             kept["state"] = state
         if kind == "StateEntered":
             self.current_state = state or self.current_state
-            self.events.append((self.clock.now(), kind, kept))
-            self.notify(self)
-            return
         self.events.append((self.clock.now(), kind, kept))
 
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
