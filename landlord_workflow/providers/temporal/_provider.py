@@ -1101,13 +1101,13 @@ class TemporalProvider(AsyncResource):
             metadata=metadata,
         )
 
-    async def _query(self, ref: ExecutionRef, run_id: str, query_type: str, arg: Any) -> Any:
+    async def _query(self, ref: ExecutionRef, run_id: str, query_type: str, *args: Any) -> Any:
         """Ask one run of an ASL workflow (a worker answers; a closed run is replayed)."""
         request = QueryWorkflowRequest(
             namespace=self._namespace,
             execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=run_id),
             query=WorkflowQuery(
-                query_type=query_type, query_args=Payloads(payloads=[await self._encode(arg)])
+                query_type=query_type, query_args=Payloads(payloads=await self._encode_all(args))
             ),
         )
         try:
@@ -1340,7 +1340,7 @@ class TemporalProvider(AsyncResource):
         if state is ExecutionState.FAILED:
             checkpoint = (await self._close_info(ref, base_run, state, None, asl=True)).checkpoint
         if checkpoint is None:
-            checkpoint = await self._query(ref, base_run, CHECKPOINT_QUERY, None)
+            checkpoint = await self._query(ref, base_run, CHECKPOINT_QUERY)
         if not isinstance(checkpoint, Mapping):
             raise ProviderError(
                 f"execution {ref.execution_id!r} ended before it began: there is no progress "
