@@ -9,6 +9,7 @@ engine.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import textwrap
 import uuid
@@ -34,6 +35,7 @@ from landlord_workflow.providers.temporal._asl_wire import (
     LIVENESS_CAUSE,
     TASK_ACTIVITY,
     WORKFLOW_TYPE,
+    seeded_random,
 )
 from landlord_workflow.providers.temporal._asl_workflow import AslWorkflow
 from landlord_workflow.providers.temporal._worker import asl_sandbox_runner
@@ -781,3 +783,29 @@ async def test_the_interpreter_core_imports_and_runs_inside_the_sandbox_unpassed
         "r": True,
     }
     assert result["entered"] == ["Ids", "Fan", "A", "B", "Hold", "Shape"]
+
+
+# -- the worker model and randomness ------------------------------------------------------------
+
+
+async def test_a_provider_given_handlers_hosts_the_asl_worker_and_leaves_nothing_running(
+    local_temporal: LocalTemporal,
+) -> None:
+    """With a seed, the run's randomness is the seeded stream of its execution."""
+    task_queue = f"hosted-{uuid.uuid4().hex[:8]}"
+    definition = chain(
+        ("Prepare", task("prepare")),
+        ("Id", {"Type": "Pass", "Parameters": {"id.$": "States.UUID()"}}),
+    )
+    provider = local_temporal.provider(
+        task_queue=task_queue, task_handlers=HANDLERS, random_seed=42
+    )
+    async with provider:
+        assert provider.hosts_worker
+        status, _ = await run(provider, definition)
+    assert status.state is ExecutionState.SUCCEEDED, status.error
+    # The interpreter draws once for the Task's request id, then once for States.UUID.
+    source = seeded_random(42, f"{status.execution_id}:0")
+    source.getrandbits(128)
+    assert status.output == {"id": str(uuid.UUID(int=source.getrandbits(128), version=4))}
+    assert not [t for t in asyncio.all_tasks() if "temporal-worker" in t.get_name()]
