@@ -97,6 +97,7 @@ _STATES_PER_ACTIVATION = 1000
 """Most state transitions one workflow activation runs without waiting on anything."""
 _BREATHER_TIMEOUT = timedelta(seconds=30)
 _HISTORY_PAGE_CHARS = 512 * 1024
+_MAX_CHECKPOINT_CHARS = 512 * 1024
 
 
 def _iso(moment: datetime) -> str:
@@ -615,7 +616,14 @@ def _failure(
     state: str | None,
     checkpoint: Mapping[str, Any] | None,
 ) -> ApplicationError:
-    """The workflow failure of an ASL failure (details keep what the message cannot)."""
+    """The workflow failure of an ASL failure (details keep what the message cannot).
+
+    A checkpoint too large to ride along (over :data:`_MAX_CHECKPOINT_CHARS`:
+    Temporal refuses payloads over 2 MB by default) is left out; a redrive
+    then asks the closed run for it with the checkpoint query.
+    """
+    if checkpoint is not None and len(compact_json(checkpoint)) > _MAX_CHECKPOINT_CHARS:
+        checkpoint = None
     details = {
         FAILURE_KEY: True,
         "error": error,
