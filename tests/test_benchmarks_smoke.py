@@ -1,7 +1,7 @@
 """The benchmark script still runs and still reports every figure.
 
 Runs ``benchmarks/run.py --quick`` (every section on tiny inputs, moto
-server included) and checks the JSON it writes. No timing is asserted:
+server and Temporal dev server included) and checks the JSON it writes. No timing is asserted:
 benchmarks are not tests, this only keeps their code from rotting.
 """
 
@@ -78,6 +78,17 @@ FIGURES = {
     "starts.raw_per_s_8_in_flight",
     "starts.manager_per_s_8_in_flight",
     "starts.manager_over_raw_8_in_flight",
+    # 6. Temporal
+    "temporal.n",
+    "temporal.asl_executions_per_s",
+    "temporal.native_executions_per_s",
+    "temporal.asl_over_native",
+    "temporal.start_rounds",
+    "temporal.raw_start_us",
+    "temporal.manager_start_us",
+    "temporal.manager_over_raw_start",
+    "temporal.manager_no_attempt_timeout_start_us",
+    "temporal.manager_no_attempt_timeout_over_raw_start",
 }
 TARGETS = {
     "mock_over_moto",
@@ -88,10 +99,13 @@ TARGETS = {
     "waiting_default_delay",
     "waiting_tuned_calls",
     "waiting_tuned_delay",
+    "temporal_asl_over_native",
+    "temporal_start_latency",
 }
 
 
 @pytest.mark.moto
+@pytest.mark.temporal
 @pytest.mark.slow
 def test_quick_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     output = tmp_path / "bench.json"
@@ -121,5 +135,6 @@ def test_quick_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert all(isinstance(target["met"], bool) for target in document["targets"].values())
     assert {"cpus", "cpu_model", "python", "memory_gib"} <= document["machine"].keys()
     # The table shows every section.
-    for section in ("1 engines", "1 growth", "2 overhead", "3 waiting", "4 memory", "5 starts"):
+    sections = ("1 engines", "1 growth", "2 overhead", "3 waiting", "4 memory", "5 starts")
+    for section in (*sections, "6 temporal"):
         assert section in completed.stdout

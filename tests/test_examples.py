@@ -122,3 +122,17 @@ def test_provision_tenant_runs_the_same_definition_on_step_functions(
     assert "outcome: succeeded" in output
     for state in STATES:
         assert timeline_row(output, state)[4] == "done"
+
+
+@pytest.mark.temporal
+def test_provision_tenant_runs_the_same_definition_on_temporal() -> None:
+    """The same definition and handlers, as ASL on a local Temporal dev server."""
+    output = run_example(PROVISION, "--provider", "temporal", "--local-temporal")
+
+    assert "workflow: tenant-provisioning on temporal" in output
+    assert "temporal:default:tenant-provisioning/" in output
+    assert "outcome: succeeded" in output
+    assert re.search(r"ConfigureNetworking\s+failed: Network.Transient", output)
+    for state in STATES:
+        assert timeline_row(output, state)[4] == "done"
+    assert timeline_row(output, "ConfigureNetworking")[3] == "2"

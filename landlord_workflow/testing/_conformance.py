@@ -255,12 +255,12 @@ class ProviderConformance:
         # the change (Temporal's visibility): wait for it to catch up.
         with anyio.fail_after(self.timeout):
             while True:
-                seen = await listed()
-                if {first.workflow_id, second.workflow_id} <= set(seen):
+                found = await listed()
+                if {first.workflow_id, second.workflow_id} <= found.keys():
                     break
                 await anyio.sleep(0.05)
-        assert seen[first.workflow_id] == first
-        assert seen[second.workflow_id] == second
+        assert found[first.workflow_id] == first
+        assert found[second.workflow_id] == second
         await provider.delete_workflow(first.workflow_id)
         with anyio.fail_after(self.timeout):
             while True:

@@ -1,9 +1,9 @@
-"""Run one ASL definition on the mock engine and on moto, and reduce each run to
-the facts the differential tests compare.
+"""Run one ASL definition on the mock engine, on moto and on Temporal, and reduce
+each run to the facts the differential tests compare.
 
 The mock runs on a :class:`VirtualClock` (waits and retry intervals cost no
-wall time); moto runs in real time, so corpus waits and retry intervals stay
-at 1 s.
+wall time); moto and Temporal run in real time, so corpus waits and retry
+intervals stay at 1 s.
 
 Task states: moto cannot run Python, but it does run its service integrations
 in-process against the moto server itself. The corpus uses resources whose
@@ -35,7 +35,7 @@ import anyio
 import attrs
 from conftest import make_spec
 
-from landlord_workflow import ExecutionInput, ExecutionStatus, WorkflowSpec
+from landlord_workflow import ExecutionInput, ExecutionStatus, Provider, WorkflowSpec
 from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
 from landlord_workflow.providers.stepfunctions import StepFunctionsProvider
 
@@ -50,6 +50,7 @@ __all__ = [
     "outcome_of",
     "run_on_mock",
     "run_on_moto",
+    "run_on_temporal",
 ]
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -199,6 +200,23 @@ async def run_on_mock(entry: Entry) -> ExecutionStatus:
 
 async def run_on_moto(provider: StepFunctionsProvider, entry: Entry) -> ExecutionStatus:
     """Run ``entry`` once on moto through ``provider``; final status with history."""
+    spec = _spec(entry, provider.name)
+    await provider.create_workflow(spec)
+    started = await provider.start_execution(
+        spec.workflow_id, ExecutionInput(input=entry.input, execution_name=EXECUTION_NAME)
+    )
+    with anyio.fail_after(MOTO_DEADLINE_SECONDS):
+        while True:
+            status = await provider.get_execution_status(started.execution_id)
+            if status.state.is_terminal:
+                break
+            await anyio.sleep(MOTO_POLL_SECONDS)
+    return await provider.get_execution_status(started.execution_id, include_history=True)
+
+
+async def run_on_temporal(provider: Provider, entry: Entry) -> ExecutionStatus:
+    """Run ``entry`` once as ASL on Temporal through ``provider`` (which hosts the ASL
+    worker with :data:`MOCK_TASKS`); final status with history."""
     spec = _spec(entry, provider.name)
     await provider.create_workflow(spec)
     started = await provider.start_execution(

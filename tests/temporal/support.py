@@ -1,10 +1,11 @@
-"""What the Temporal tests share: specs of the native test workflows, and the
-user's own worker.
+"""What the Temporal tests share: specs of the native test workflows, the
+user's own worker, and the provider hosting the ASL worker.
 
-The worker is a temporalio Worker on its own event loop in a daemon thread, so
-each test's event loop only drives the provider; the session fixture
-``native_worker`` (``tests/conftest.py``) runs one for the workflows in
-``temporal/workflows.py`` on NATIVE_TASK_QUEUE.
+Each runs on its own event loop in a daemon thread, so each test's event loop
+only drives the provider (as a control plane does); the session fixtures
+``native_worker`` and ``asl_worker`` (``tests/conftest.py``) run one for the
+workflows in ``temporal/workflows.py`` and one for the ASL handlers of
+``temporal/asl_handlers.py``.
 """
 
 from __future__ import annotations
@@ -73,3 +74,26 @@ class WorkerThread:
         if self._loop is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout=30)
+
+
+class ProviderThread(WorkerThread):
+    """A TemporalProvider hosting the ASL worker, on its own event loop in a thread."""
+
+    def __init__(self, server: LocalTemporal, **provider_options: Any) -> None:
+        super().__init__(server, task_queue=provider_options["task_queue"])
+        self._provider_options = provider_options
+
+    async def _serve(self) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            provider = self._server.provider(**self._provider_options)
+            await provider.__aenter__()
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            raise
+        try:
+            self._ready.set_result(None)
+            await self._stop.wait()
+        finally:
+            await provider.aclose()

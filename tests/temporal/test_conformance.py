@@ -1,5 +1,6 @@
-"""The provider conformance suite, run against TemporalProvider on the dev server,
-with definitions that start the user's own (native) Temporal workflows."""
+"""The provider conformance suite, run against TemporalProvider on the dev server for
+both kinds of definition: the user's own (native) Temporal workflows, and Amazon
+States Language documents run by the built-in interpreter workflow."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from landlord_workflow.testing._temporal import LocalTemporal
 
 
 class TestTemporalConformance(ProviderConformance):
+    """Native definitions: ``{"workflow_type", "task_queue"}`` run by the user's worker."""
+
     provider_type = "temporal"
     scenarios = Scenarios(
         succeed=native("ConformanceSucceed"),
@@ -35,4 +38,20 @@ class TestTemporalConformance(ProviderConformance):
         self, local_temporal: LocalTemporal, native_worker: str
     ) -> AsyncIterator[TemporalProvider]:
         async with local_temporal.provider() as provider:
+            yield provider
+
+
+class TestTemporalAslConformance(ProviderConformance):
+    """ASL definitions (the suite's own scenarios, as on the mock and Step Functions),
+    driven by a provider that hosts no worker; the session's ASL worker runs them."""
+
+    provider_type = "temporal"
+    scenarios = Scenarios.asl()
+    timeout = 15.0
+
+    @pytest_asyncio.fixture
+    async def provider(
+        self, local_temporal: LocalTemporal, asl_worker: str
+    ) -> AsyncIterator[TemporalProvider]:
+        async with local_temporal.provider(task_queue=asl_worker) as provider:
             yield provider

@@ -24,6 +24,7 @@ from landlord_workflow import (
     WorkflowConfig,
     WorkflowSpec,
 )
+from landlord_workflow._asl._history import contract_event
 from landlord_workflow._types import ExecutionError
 from landlord_workflow.errors import (
     ExecutionAlreadyExistsError,
@@ -31,10 +32,12 @@ from landlord_workflow.errors import (
     InvalidSpecError,
     ProviderError,
     ProviderUnavailableError,
+    TaskTokenError,
     ThrottledError,
     WorkflowNotFoundError,
 )
 from landlord_workflow.providers.temporal import TemporalProvider
+from landlord_workflow.providers.temporal._asl_wire import RunConfig, TaskToken, parse_task_token
 from landlord_workflow.providers.temporal._errors import RpcContext, map_rpc_error
 from landlord_workflow.providers.temporal._mapping import (
     error_from_failure,
@@ -81,9 +84,17 @@ def test_a_provider_on_another_namespace_owns_only_its_own_ids() -> None:
     assert not provider.owns_execution("temporal:default:provision/tenant-42")
 
 
-def test_run_worker_without_anything_to_host_is_refused() -> None:
-    with pytest.raises(ValueError, match="workflows or activities"):
-        TemporalProvider(run_worker=True)
+def test_a_provider_hosts_the_asl_worker_only_when_given_handlers_or_asked_to() -> None:
+    async def handler(payload: Any) -> Any:
+        return payload
+
+    assert not TemporalProvider().hosts_worker, "a provider given nothing never polls"
+    assert not TemporalProvider(run_worker=False, task_handlers={"x": handler}).hosts_worker
+    assert TemporalProvider(task_handlers={"x": handler}).hosts_worker
+    assert TemporalProvider(run_worker=True).hosts_worker
+    assert TemporalProvider(echo_unknown_tasks=True).hosts_worker
+    with pytest.raises(ValueError, match="task_liveness_timeout"):
+        TemporalProvider(task_liveness_timeout=timedelta(0))
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -115,7 +126,25 @@ async def test_validate_accepts_a_native_definition_with_its_settings() -> None:
         ({"workflow_type": 7, "task_queue": "q"}, {}, "definition.workflow_type"),
         ({"workflow_type": "W", "task_queue": "q", "id_reuse_policy": "x"}, {}, None),
         ({"workflow_type": "W", "task_queue": "q", "workflow_typ": "W"}, {}, None),
-        ({"StartAt": "A", "States": {"A": {"Type": "Succeed"}}}, {}, "definition"),
+        ({"StartAt": "B", "States": {"A": {"Type": "Succeed"}}}, {}, None),
+        (
+            {
+                "StartAt": "M",
+                "States": {
+                    "M": {
+                        "Type": "Map",
+                        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
+                        "ItemProcessor": {
+                            "StartAt": "P",
+                            "States": {"P": {"Type": "Pass", "End": True}},
+                        },
+                        "End": True,
+                    }
+                },
+            },
+            {},
+            "definition.States.M.ItemReader",
+        ),
         (
             {"workflow_type": "W", "task_queue": "q"},
             {"provider_config": {"role_arn": "x"}},
@@ -333,7 +362,27 @@ def test_the_environment_configures_a_temporal_provider_that_hosts_no_worker() -
     (provider,) = [p for p in config.build_providers() if p.name == "temporal"]
     assert isinstance(provider, TemporalProvider)
     assert provider.namespace == "tenants.prod"
+    assert provider.task_queue == "landlord-workflow"
     assert not provider.hosts_worker
+
+
+def test_the_environment_names_the_asl_task_queue_and_may_ask_for_an_echo_worker() -> None:
+    settings = {
+        "WORKFLOW_DEFAULT_PROVIDER": "temporal",
+        "WORKFLOW_TEMPORAL_ADDRESS": "127.0.0.1:7233",
+        "WORKFLOW_TEMPORAL_TASK_QUEUE": "tenants-asl",
+    }
+    (plain,) = [
+        p for p in WorkflowConfig.from_env(settings).build_providers() if p.name == "temporal"
+    ]
+    assert isinstance(plain, TemporalProvider)
+    assert (plain.task_queue, plain.hosts_worker) == ("tenants-asl", False)
+    echo = {**settings, "WORKFLOW_TEMPORAL_WORKER": "echo"}
+    (hosting,) = [
+        p for p in WorkflowConfig.from_env(echo).build_providers() if p.name == "temporal"
+    ]
+    assert isinstance(hosting, TemporalProvider)
+    assert hosting.hosts_worker
 
 
 def test_temporal_settings_problems_name_their_variables() -> None:
@@ -342,13 +391,18 @@ def test_temporal_settings_problems_name_their_variables() -> None:
             {
                 "WORKFLOW_DEFAULT_PROVIDER": "temporal",
                 "WORKFLOW_TEMPORAL_NAMESPACE": "no spaces",
+                "WORKFLOW_TEMPORAL_WORKER": "everything",
             }
         )
     fields = {field for field, _ in raised.value.problems}
-    assert fields == {"WORKFLOW_TEMPORAL_ADDRESS", "WORKFLOW_TEMPORAL_NAMESPACE"}
+    assert fields == {
+        "WORKFLOW_TEMPORAL_ADDRESS",
+        "WORKFLOW_TEMPORAL_NAMESPACE",
+        "WORKFLOW_TEMPORAL_WORKER",
+    }
 
 
-def test_the_provider_offers_every_capability_but_task_tokens() -> None:
+def test_the_provider_offers_every_capability() -> None:
     provider = TemporalProvider(target_host="127.0.0.1:9")
     assert isinstance(provider, Provider)
     for capability in (
@@ -356,6 +410,118 @@ def test_the_provider_offers_every_capability_but_task_tokens() -> None:
         SupportsWatch,
         SupportsListExecutions,
         SupportsListWorkflows,
+        SupportsTaskTokens,
     ):
         assert isinstance(provider, capability), capability.__name__
-    assert not isinstance(provider, SupportsTaskTokens), "callbacks come with ASL on Temporal"
+
+
+@pytest.mark.asyncio
+async def test_validate_accepts_asl_as_the_mock_does() -> None:
+    provider = TemporalProvider(target_host="127.0.0.1:9")
+    await provider.validate(
+        spec(
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {"Type": "Task", "Resource": "prepare", "Next": "B"},
+                    "B": {"Type": "Wait", "Seconds": 5, "Next": "C"},
+                    "C": {"Type": "Succeed"},
+                },
+            }
+        )
+    )
+
+
+# -- the ASL wire formats -----------------------------------------------------------------------
+
+
+def test_a_task_token_names_namespace_workflow_run_and_task_and_parses_back() -> None:
+    token = TaskToken(
+        namespace="tenants.prod", workflow_id="provision/t-1", run_id="r-1", key="3.0c6e"
+    )
+    text = str(token)
+    assert text == "temporal-task:tenants.prod:provision/t-1#r-1#3.0c6e"
+    assert parse_task_token(text) == token
+    child = TaskToken(namespace="default", workflow_id="p/x/map/9f", run_id="r", key="1.a")
+    assert parse_task_token(str(child)) == child
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "temporal-task:",
+        "temporal-task:ns",
+        "temporal-task::w#r#k",
+        "temporal-task:ns:w#r",
+        "temporal-task:ns:w##k",
+        "mock:wf:run#0.1:uuid",
+        42,
+    ],
+)
+def test_anything_else_is_not_a_task_token(text: Any) -> None:
+    assert parse_task_token(text) is None
+
+
+@pytest.mark.asyncio
+async def test_tokens_of_another_namespace_or_shape_are_refused_without_any_call() -> None:
+    provider = TemporalProvider(target_host="127.0.0.1:9")  # nothing listens: no RPC is made
+    for text in ("temporal-task:other:w/e#r#1.a", "not-a-token"):
+        with pytest.raises(TaskTokenError):
+            await provider.send_task_success(text, {})
+        with pytest.raises(TaskTokenError):
+            await provider.send_task_heartbeat(text)
+
+
+def test_a_run_config_round_trips_and_a_redrive_counts_and_keeps_the_start() -> None:
+    config = RunConfig(
+        definition='{"StartAt": "A"}',
+        execution_id="temporal:default:wf/e",
+        name="e",
+        state_machine_id="temporal:default:wf",
+        state_machine_name="wf",
+        seed=7,
+    )
+    assert RunConfig.from_json(config.to_json()) == config
+    assert set(config.to_json()) == {
+        "version",
+        "definition",
+        "execution_id",
+        "name",
+        "state_machine_id",
+        "state_machine_name",
+        "seed",
+    }, "defaults are left out"
+    started = datetime(2024, 1, 2, tzinfo=UTC)
+    first = config.redriven(checkpoint={"events": 3}, previous_run_id="r1", start_time=started)
+    second = first.redriven(checkpoint={"events": 9}, previous_run_id="r2", start_time=started)
+    assert (second.redrive_count, second.previous_run_id, second.checkpoint) == (
+        2,
+        "r2",
+        {"events": 9},
+    )
+    assert second.start_time == started.isoformat()
+    assert RunConfig.from_json(second.to_json()) == second
+
+
+def test_the_contract_keeps_state_and_task_events_with_raw_types() -> None:
+    assert contract_event("PassStateEntered", "A", {"input": {}}) == (
+        "StateEntered",
+        {"input": {}, "raw_type": "PassStateEntered", "state": "A"},
+    )
+    assert contract_event("LambdaFunctionTimedOut", "T", {"error": "States.Timeout"}) == (
+        "TaskFailed",
+        {"error": "States.Timeout", "raw_type": "LambdaFunctionTimedOut", "state": "T"},
+    )
+    assert contract_event(
+        "TaskRetried", "T", {"error": "E", "retryCount": 2, "delaySeconds": 4.0}
+    ) == (
+        "TaskRetried",
+        {"error": "E", "attempt": 2, "delay_seconds": 4.0, "raw_type": "TaskRetried", "state": "T"},
+    )
+    assert contract_event("ExecutionStarted", None, {"input": 1, "roleArn": "r"}) == (
+        "ExecutionStarted",
+        {"input": 1, "raw_type": "ExecutionStarted"},
+    )
+    assert contract_event("TaskScheduled", "T", {"resource": "x"}) is None
+    assert contract_event("MapIterationStarted", "M", None) is None

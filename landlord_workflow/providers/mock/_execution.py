@@ -4,7 +4,9 @@
 event is counted by the core (toward the 25,000 limit) and the record keeps
 only the events of the contract (``StateEntered``, ``StateExited``,
 ``TaskFailed``, ``TaskRetried``, execution events), each with
-``details["raw_type"]`` (AWS's type) and ``details["state"]``.
+``details["raw_type"]`` (AWS's type) and ``details["state"]``, as
+`landlord_workflow._asl._history.contract_event` maps them (the ASL
+workflow on Temporal keeps the same).
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import json
 import random
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
+from landlord_workflow._asl._history import contract_event
 from landlord_workflow._types import (
     ExecutionError,
     ExecutionEvent,
@@ -35,25 +38,6 @@ __all__ = ["ExecutionRecord", "iso"]
 def iso(moment: datetime) -> str:
     """Step Functions style timestamp: ``2024-01-01T00:00:00.000Z``."""
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# AWS event type -> the contract's normalised type (others are counted, not kept).
-_KEPT: Final[dict[str, str]] = {
-    "ExecutionStarted": "ExecutionStarted",
-    "ExecutionSucceeded": "ExecutionSucceeded",
-    "ExecutionFailed": "ExecutionFailed",
-    "ExecutionRedriven": "ExecutionRedriven",
-    "TaskFailed": "TaskFailed",
-    "TaskTimedOut": "TaskFailed",
-    "LambdaFunctionFailed": "TaskFailed",
-    "LambdaFunctionTimedOut": "TaskFailed",
-    "ActivityFailed": "TaskFailed",
-    "ActivityTimedOut": "TaskFailed",
-    "TaskRetried": "TaskRetried",
-}
-for _kind in ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"):
-    _KEPT[f"{_kind}StateEntered"] = "StateEntered"
-    _KEPT[f"{_kind}StateExited"] = "StateExited"
 
 
 class ExecutionRecord:
@@ -141,22 +125,10 @@ class ExecutionRecord:
         details: Mapping[str, Any] | None,
     ) -> None:
         """Keep the contract's events (the core counts the rest)."""
-        kind = _KEPT.get(event_type)
-        if kind is None:
+        contract = contract_event(event_type, state, details)
+        if contract is None:
             return
-        kept: dict[str, Any] = {}
-        if details:
-            if kind == "TaskRetried":
-                kept = {
-                    "error": details.get("error"),
-                    "attempt": details.get("retryCount"),
-                    "delay_seconds": details.get("delaySeconds"),
-                }
-            else:
-                kept = {key: value for key, value in details.items() if key != "roleArn"}
-        kept["raw_type"] = event_type
-        if state is not None:
-            kept["state"] = state
+        kind, kept = contract
         if kind == "StateEntered":
             self.current_state = state or self.current_state
         self.events.append((self.clock.now(), kind, kept))

@@ -46,7 +46,8 @@ __all__ = [
 SPEC_KEY: Final = "landlord-workflow.spec"
 CREATED_AT_KEY: Final = "landlord-workflow.created_at"
 EXECUTION_KEY: Final = "landlord-workflow.execution"
-"""Memo key of an execution: ``{"workflow_id", "input_sha256", "tags"}``."""
+"""Memo key of an execution started with tags: ``{"workflow_id", "input_sha256", "tags"}``
+(an execution without tags has no memo: its first event's input is its input)."""
 DEFINITIONS_TASK_QUEUE: Final = "landlord-workflow-definitions"
 """Task queue named on definition records; nothing polls it (their tasks never come)."""
 RECORD_START_DELAY: Final = timedelta(days=36_500)

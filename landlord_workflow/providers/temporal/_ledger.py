@@ -1,11 +1,12 @@
 """What a provider remembers about its own starts and redrives, bounded.
 
-A StartWorkflowExecution or ResetWorkflowExecution that got no answer
-(connection lost, timeout, server error, cancelled) may have taken effect.
-Its retry sends the SAME request id, and Temporal deduplicates on it: the
-retried start returns the run the lost attempt created (even if it has
-ended since), the retried reset the run it made. A start that got any
-answer, or a definite refusal, is settled and forgotten.
+A StartWorkflowExecution, ResetWorkflowExecution or SignalWorkflowExecution
+that got no answer (connection lost, timeout, server error, cancelled) may
+have taken effect. Its retry sends the SAME request id, and Temporal
+deduplicates on it: the retried start returns the run the lost attempt
+created (even if it has ended since), the retried reset the run it made, a
+retried callback signal is delivered once. A call that got any answer, or a
+definite refusal, is settled and forgotten.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class RequestLedger:
         self._starts: OrderedDict[tuple[str, str], str] = OrderedDict()
         # Temporal workflow id -> (run id the reset started from, request id)
         self._redrives: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # (task token, answer kind) -> request id of a signal whose answer was lost
+        self._signals: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def start_request(self, temporal_id: str, digest: str) -> tuple[str, bool]:
         """The request id for a start, and whether it repeats a lost attempt's."""
@@ -65,3 +68,15 @@ class RequestLedger:
     def redrive_settled(self, temporal_id: str) -> None:
         """The reset was answered (or refused)."""
         self._redrives.pop(temporal_id, None)
+
+    def signal_request(self, token: str, kind: str) -> tuple[str, bool]:
+        """The request id for answering ``token``, and whether it repeats a lost attempt's."""
+        key = (token, kind)
+        earlier = self._signals.get(key)
+        request_id = earlier or str(uuid.uuid4())
+        bounded_put(self._signals, key, request_id)
+        return request_id, earlier is not None
+
+    def signal_settled(self, token: str, kind: str) -> None:
+        """The signal was answered (or refused)."""
+        self._signals.pop((token, kind), None)

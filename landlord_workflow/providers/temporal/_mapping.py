@@ -9,6 +9,7 @@ normalised to the engine-neutral event types.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -34,6 +35,7 @@ from landlord_workflow._types import (
 )
 
 __all__ = [
+    "NO_ERROR_CODE",
     "PROVIDER_NAME",
     "TERMINATED_ERROR_CODE",
     "TIMEOUT_ERROR_CODE",
@@ -41,6 +43,7 @@ __all__ = [
     "error_from_failure",
     "failed_at_from_failure",
     "input_digest",
+    "is_asl",
     "normalise_history",
     "raw_event_type",
     "spec_problems",
@@ -55,6 +58,8 @@ TIMEOUT_ERROR_CODE: Final = "States.Timeout"
 TERMINATED_ERROR_CODE: Final = "Terminated"
 """``ExecutionError.code`` of an execution terminated outside landlord-workflow
 (an operator in the Temporal UI, say); its state is ``cancelled``."""
+NO_ERROR_CODE: Final = ""
+"""``ExecutionError.code`` of an ASL execution that failed with no error name (as on the mock)."""
 PROVIDER_CONFIG_KEYS: Final = frozenset[str]()
 """Keys this provider reads from ``WorkflowSpec.provider_config`` (none yet)."""
 
@@ -139,6 +144,53 @@ def native_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def asl_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem of an ASL definition on Temporal (as the core compiles it)."""
+    # Imported here: the interpreter core is needed only for ASL definitions.
+    from landlord_workflow._asl import compile_definition
+    from landlord_workflow.errors import InvalidSpecError
+
+    problems = _storage_problems(definition, "definition")
+    try:
+        # Compiled from an unsorted copy: templates keep their key order.
+        compile_definition(json.loads(json.dumps(definition)))
+    except InvalidSpecError as exc:
+        problems.extend(exc.problems)
+    except (TypeError, ValueError) as exc:
+        problems.append(("definition", f"is not JSON: {exc}"))
+    return problems
+
+
+def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
+    """Map states whose ``ItemReader`` reads AWS storage (Temporal has none)."""
+    states = machine.get("States") if isinstance(machine, Mapping) else None
+    if not isinstance(states, Mapping) or depth > 50:
+        return []
+    problems: list[tuple[str, str]] = []
+    for name, state in states.items():
+        if not isinstance(state, Mapping):
+            continue
+        state_path = f"{path}.States.{name}"
+        reader = state.get("ItemReader")
+        if isinstance(reader, Mapping):
+            problems.append(
+                (
+                    f"{state_path}.ItemReader",
+                    f"reading items from {reader.get('Resource')} needs AWS storage, "
+                    "which Temporal does not have: pass the items in the input instead",
+                )
+            )
+        for key in ("ItemProcessor", "Iterator"):
+            problems.extend(_storage_problems(state.get(key), f"{state_path}.{key}", depth + 1))
+        branches = state.get("Branches")
+        if isinstance(branches, list):
+            for index, branch in enumerate(branches):
+                problems.extend(
+                    _storage_problems(branch, f"{state_path}.Branches[{index}]", depth + 1)
+                )
+    return problems
+
+
 def spec_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
     """Every Temporal-specific problem of ``spec`` (local checks only)."""
     definition: object = spec.definition  # attrs does not check types
@@ -146,13 +198,7 @@ def spec_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
     if not isinstance(definition, Mapping):
         problems = [("definition", "must be a JSON object")]
     elif is_asl(definition):
-        problems = [
-            (
-                "definition",
-                "Amazon States Language definitions do not run on Temporal yet; "
-                'use {"workflow_type": ..., "task_queue": ...} to start your own workflow',
-            )
-        ]
+        problems = asl_problems(definition)
     else:
         problems = native_problems(definition)
     if spec.timeout is not None and spec.timeout <= timedelta(0):
@@ -165,8 +211,20 @@ def spec_problems(spec: WorkflowSpec) -> list[tuple[str, str]]:
 
 
 def input_digest(value: object) -> str:
-    """SHA-256 of the canonical JSON of an execution input (hex)."""
-    return hashlib.sha256(encode_json(value).encode()).hexdigest()
+    """SHA-256 of the canonical JSON of an execution input (hex).
+
+    Plain JSON (dicts, lists, strings, numbers) is encoded directly; anything
+    else goes through :func:`encode_json`, which gives the same text for what
+    is valid and names the problem otherwise.
+    """
+    try:
+        text = json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+        data = text.encode()
+    except (TypeError, ValueError, RecursionError):
+        data = encode_json(value).encode()
+    return hashlib.sha256(data).hexdigest()
 
 
 # -- states, times, errors -----------------------------------------------------------------

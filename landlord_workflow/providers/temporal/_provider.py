@@ -30,6 +30,9 @@ visible. RPCs per method:
 
 from __future__ import annotations
 
+import atexit
+import gc
+import json
 import logging
 import time
 import uuid
@@ -41,10 +44,11 @@ from typing import Any, Self, TypeVar
 
 import anyio
 import attrs
+import temporalio.runtime
 from anyio.abc import AsyncResource
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.message import Message
-from temporalio.api.common.v1 import Memo, Payload, WorkflowExecution, WorkflowType
+from temporalio.api.common.v1 import Memo, Payload, Payloads, WorkflowExecution, WorkflowType
 from temporalio.api.enums.v1 import (
     EventType,
     HistoryEventFilterType,
@@ -52,7 +56,9 @@ from temporalio.api.enums.v1 import (
     WorkflowIdConflictPolicy,
     WorkflowIdReusePolicy,
 )
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.api.query.v1 import WorkflowQuery
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import (
     DescribeWorkflowExecutionRequest,
@@ -60,18 +66,23 @@ from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryRequest,
     GetWorkflowExecutionHistoryReverseRequest,
     ListWorkflowExecutionsRequest,
+    QueryWorkflowRequest,
     RequestCancelWorkflowExecutionRequest,
     ResetWorkflowExecutionRequest,
+    SignalWorkflowExecutionRequest,
     StartWorkflowExecutionRequest,
     TerminateWorkflowExecutionRequest,
 )
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode, WorkflowService
 
+from landlord_workflow._asl import MAX_PAYLOAD_BYTES, StatesError, TaskHandler
+from landlord_workflow._json import check_json
 from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
     CreateWorkflowResult,
     ExecutionError,
+    ExecutionEvent,
     ExecutionInput,
     ExecutionResult,
     ExecutionState,
@@ -84,9 +95,24 @@ from landlord_workflow.errors import (
     ExecutionNotFoundError,
     InvalidSpecError,
     ProviderError,
+    ProviderUnavailableError,
+    TaskTokenError,
     TransientError,
     WorkflowError,
     WorkflowNotFoundError,
+)
+from landlord_workflow.providers.temporal._asl_wire import (
+    CALLBACK_SIGNAL,
+    CHECKPOINT_QUERY,
+    DEFAULT_LIVENESS_SECONDS,
+    FAILURE_KEY,
+    HISTORY_QUERY,
+    TOKENS_MEMO_KEY,
+    WORKFLOW_TYPE,
+    RunConfig,
+    TaskToken,
+    machine_for,
+    parse_task_token,
 )
 from landlord_workflow.providers.temporal._definitions import (
     DEFINITIONS_TASK_QUEUE,
@@ -99,6 +125,7 @@ from landlord_workflow.providers.temporal._definitions import (
 from landlord_workflow.providers.temporal._errors import RpcContext, translate_errors
 from landlord_workflow.providers.temporal._ids import (
     DEFINITION_WORKFLOW_TYPE,
+    EXECUTION_ID_PREFIX,
     ExecutionRef,
     definition_workflow_id,
     is_workflow_id,
@@ -106,19 +133,21 @@ from landlord_workflow.providers.temporal._ids import (
 )
 from landlord_workflow.providers.temporal._ledger import RequestLedger, bounded_put
 from landlord_workflow.providers.temporal._mapping import (
+    NO_ERROR_CODE,
     PROVIDER_NAME,
     TERMINATED_ERROR_CODE,
     TIMEOUT_ERROR_CODE,
     NativeDefinition,
     error_from_failure,
     input_digest,
+    is_asl,
     normalise_history,
     spec_problems,
     status_query,
     to_state,
     to_utc,
 )
-from landlord_workflow.providers.temporal._worker import HostedWorker
+from landlord_workflow.providers.temporal._worker import HostedWorker, asl_sandbox_runner
 
 __all__ = ["TemporalProvider"]
 
@@ -151,6 +180,33 @@ _CLOSE_EVENTS = frozenset(
 )
 
 
+_EXIT_HOOK_REGISTERED = False
+
+
+def _release_runtime_at_exit() -> None:
+    """Free temporalio's default runtime before the interpreter shuts down.
+
+    Its Rust threads can otherwise call into Python while the interpreter
+    finalizes and crash a short-lived process on exit (SIGSEGV or SIGABRT,
+    "PyGILState_Release: thread state ... must be current when releasing":
+    temporalio/sdk-python#300). Dropping the runtime while Python is still
+    whole (clients that are gone are collected first) lets its threads stop
+    cleanly. A runtime a live client still uses is left alone.
+    """
+    gc.collect()
+    reference = getattr(temporalio.runtime, "_runtime_ref", None)
+    if reference is not None and hasattr(reference, "_default_runtime"):
+        reference._default_runtime = None
+    gc.collect()
+
+
+def _register_exit_hook() -> None:
+    global _EXIT_HOOK_REGISTERED  # noqa: PLW0603 - once per process
+    if not _EXIT_HOOK_REGISTERED:
+        _EXIT_HOOK_REGISTERED = True
+        atexit.register(_release_runtime_at_exit)
+
+
 def _duration(value: timedelta) -> Duration:
     duration = Duration()
     duration.FromTimedelta(value)
@@ -159,14 +215,49 @@ def _duration(value: timedelta) -> Duration:
 
 @attrs.frozen(kw_only=True)
 class _Closed:
-    """What a closed run's close event says (cached per run id)."""
+    """What a closed run's close event says (cached per run id).
+
+    ``checkpoint`` is where a redrive of a failed ASL run resumes (from its
+    failure details).
+    """
 
     output: Any = None
     error: ExecutionError | None = None
+    checkpoint: Mapping[str, Any] | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _StartPlan:
+    """What a start sends: workflow type, task queue, reuse policy, arguments (values to
+    encode), timeout."""
+
+    workflow_type: str
+    task_queue: str
+    reuse_policy: WorkflowIdReusePolicy.ValueType
+    arguments: list[Any]
+    timeout: timedelta | None
+
+
+@attrs.frozen(kw_only=True)
+class _RunStart:
+    """A run's arguments (cached per run id): the input, and an ASL run's config."""
+
+    input: Any = None
+    config: RunConfig | None = None
 
 
 class TemporalProvider(AsyncResource):
     """The :class:`~landlord_workflow.Provider` for Temporal (name ``"temporal"``).
+
+    Two kinds of definition, told apart by their shape:
+
+    * an Amazon States Language document runs as the built-in workflow
+      ``landlord-workflow-asl``, which interprets it with the same core as
+      the mock engine; each Task state is an activity calling
+      ``task_handlers`` (the mock's handlers, routed the same way);
+    * ``{"workflow_type": ..., "task_queue": ...}`` starts your own Temporal
+      workflow type on that task queue (run by your workers), with the
+      execution input as its single argument.
 
     Parameters (keyword-only):
 
@@ -180,16 +271,34 @@ class TemporalProvider(AsyncResource):
         Extra keyword arguments for ``Client.connect`` (``tls``, ``api_key``,
         ``rpc_metadata``, ``data_converter``, ...) when no ``client`` is given.
     ``task_queue``
-        The task queue of the worker this provider hosts (if any).
+        The task queue of the worker this provider hosts (if any), and the
+        one ASL executions are started on.
+    ``task_handlers``
+        Handlers of ASL Task states, exactly as for the mock engine. Given
+        handlers, the provider hosts a worker for ASL executions (the
+        interpreter workflow and the Task activity).
+    ``echo_unknown_tasks``, ``default_task_duration``
+        As on the mock: a Task without a handler returns its input after
+        ``default_task_duration`` instead of failing as a missing resource
+        fails on AWS (implies hosting the ASL worker).
+    ``random_seed``
+        Makes the randomness of ASL executions (``States.UUID``, jitter,
+        JSONata ``$random``...) reproducible; without it each run draws from
+        Temporal's deterministic workflow randomness.
+    ``task_liveness_timeout``
+        Heartbeat timeout of ASL Tasks without ``HeartbeatSeconds`` (default
+        30 s): how soon a worker that died mid-task is noticed (the Task then
+        fails with ``States.HeartbeatTimeout`` and its Retry rules apply).
     ``workflows``, ``activities``
         Your own workflow classes and activity functions for the worker this
-        provider hosts, so one process can run them. The worker runs only when
-        there is something to host (or ``run_worker=True``): a provider given
-        nothing never polls a task queue, so the CLI or a service that only
-        starts and watches executions never takes tasks it cannot run.
-    ``task_handlers``
-        For Amazon States Language definitions (not available on Temporal
-        yet); accepted for symmetry with the mock.
+        provider hosts, so one process can run them.
+    ``run_worker``
+        Whether to host a worker. By default the provider hosts one exactly
+        when it has something to run (handlers, your workflows or
+        activities); ``True`` hosts the ASL worker even without handlers.
+        A provider given nothing never polls a task queue, so the CLI or a
+        service that only starts and watches executions never takes tasks
+        it cannot run.
     ``rpc_timeout``
         Deadline of each RPC (default 10 s); a call past it raises
         :class:`~landlord_workflow.ProviderUnavailableError`.
@@ -203,10 +312,8 @@ class TemporalProvider(AsyncResource):
         The provider's name (default ``"temporal"``), e.g. to register two
         providers on two namespaces.
 
-    Definitions are ``{"workflow_type": ..., "task_queue": ...}``: executions
-    start your Temporal workflow type on that task queue (run by your
-    workers), with the execution input as its single argument;
-    ``spec.timeout`` is the workflow execution timeout.
+    ``spec.timeout`` (for ASL, the definition's ``TimeoutSeconds`` first) is
+    the workflow execution timeout.
     """
 
     def __init__(
@@ -215,7 +322,11 @@ class TemporalProvider(AsyncResource):
         target_host: str = "localhost:7233",
         namespace: str = "default",
         task_queue: str = "landlord-workflow",
-        task_handlers: Mapping[str, Callable[..., Any]] | None = None,
+        task_handlers: Mapping[str, TaskHandler] | None = None,
+        echo_unknown_tasks: bool = False,
+        default_task_duration: timedelta = timedelta(0),
+        random_seed: int | None = None,
+        task_liveness_timeout: timedelta = timedelta(seconds=DEFAULT_LIVENESS_SECONDS),
         client: Client | None = None,
         connect_options: Mapping[str, Any] | None = None,
         workflows: Sequence[type] = (),
@@ -229,37 +340,66 @@ class TemporalProvider(AsyncResource):
     ) -> None:
         if not name:
             raise ValueError("name must not be empty")
+        if task_liveness_timeout <= timedelta(0):
+            raise ValueError("task_liveness_timeout must be positive")
         self._name = name
         self._target_host = target_host
         self._namespace = client.namespace if client is not None else namespace
         self._task_queue = task_queue
-        self._task_handlers = dict(task_handlers or {})
+        self._task_handlers: dict[str, TaskHandler] = dict(task_handlers or {})
+        self._echo = echo_unknown_tasks
+        self._default_task_seconds = default_task_duration.total_seconds()
+        self._random_seed = random_seed
+        self._liveness_seconds = task_liveness_timeout.total_seconds()
         self._client = client
         self._connect_options = dict(connect_options or {})
         self._rpc_timeout = rpc_timeout
         self._long_poll_timeout = long_poll_timeout
         self._cache_ttl = definition_cache_ttl.total_seconds()
-        hosts = bool(workflows or activities)
+        hosts_asl = bool(self._task_handlers) or echo_unknown_tasks or run_worker is True
         if run_worker is None:
-            run_worker = hosts
-        if run_worker and not hosts:
-            raise ValueError("run_worker=True needs workflows or activities to host")
+            run_worker = hosts_asl or bool(workflows or activities)
+        self._hosts_asl = bool(run_worker) and hosts_asl
         self._worker = (
-            HostedWorker(
-                task_queue=task_queue,
-                workflows=workflows,
-                activities=activities,
-                graceful_shutdown=graceful_shutdown,
-            )
-            if run_worker
-            else None
+            self._hosted_worker(workflows, activities, graceful_shutdown) if run_worker else None
         )
         self._open_lock = anyio.Lock()
         self._closed = False
         self._ledger = RequestLedger()
         self._specs: OrderedDict[str, tuple[float, WorkflowSpec]] = OrderedDict()
-        self._inputs: OrderedDict[str, Any] = OrderedDict()
+        self._starts: OrderedDict[str, _RunStart] = OrderedDict()
+        self._answered: OrderedDict[str, None] = OrderedDict()
         self._closes: OrderedDict[str, _Closed] = OrderedDict()
+
+    def _hosted_worker(
+        self,
+        workflows: Sequence[type],
+        activities: Sequence[Callable[..., Any]],
+        graceful_shutdown: timedelta,
+    ) -> HostedWorker:
+        hosted_workflows = list(workflows)
+        hosted_activities = list(activities)
+        runner = None
+        if self._hosts_asl:
+            from landlord_workflow.providers.temporal._asl_activities import AslActivities
+            from landlord_workflow.providers.temporal._asl_workflow import AslWorkflow
+
+            asl = AslActivities(
+                task_handlers=self._task_handlers,
+                resolve=self._resolve_definition,
+                echo_unknown_tasks=self._echo,
+                default_task_seconds=self._default_task_seconds,
+            )
+            hosted_workflows.append(AslWorkflow)
+            hosted_activities.extend(asl.definitions)
+            runner = asl_sandbox_runner()
+        return HostedWorker(
+            task_queue=self._task_queue,
+            workflows=hosted_workflows,
+            activities=hosted_activities,
+            graceful_shutdown=graceful_shutdown,
+            workflow_runner=runner,
+        )
 
     # -- identity and lifecycle ---------------------------------------------------------
 
@@ -327,6 +467,7 @@ class TemporalProvider(AsyncResource):
         async with self._open_lock:
             self._check_open()
             if self._client is None:
+                _register_exit_hook()
                 with translate_errors(RpcContext("Connect")):
                     with anyio.fail_after(self._rpc_timeout.total_seconds()):
                         self._client = await Client.connect(
@@ -366,19 +507,25 @@ class TemporalProvider(AsyncResource):
             yield
 
     async def _encode(self, value: Any) -> Payload:
+        return (await self._encode_all([value]))[0]
+
+    async def _encode_all(self, values: Sequence[Any]) -> list[Payload]:
         client = await self._ensure_client()
         with self._mapped("EncodePayload"):
-            return (await client.data_converter.encode([value]))[0]
+            return list(await client.data_converter.encode(list(values)))
 
     async def _decode(self, payloads: Sequence[Payload]) -> Any:
+        values = await self._decode_all(payloads)
+        return values[0] if values else None
+
+    async def _decode_all(self, payloads: Sequence[Payload]) -> list[Any]:
         if not payloads:
-            return None
+            return []
         client = await self._ensure_client()
         try:
-            values = await client.data_converter.decode(list(payloads))
+            return list(await client.data_converter.decode(list(payloads)))
         except Exception as exc:
             raise ProviderError(f"cannot decode a Temporal payload: {exc}") from exc
-        return values[0] if values else None
 
     async def _memo_values(self, memo: Memo) -> dict[str, Any]:
         values: dict[str, Any] = {}
@@ -549,6 +696,45 @@ class TemporalProvider(AsyncResource):
             raise ExecutionNotFoundError(execution_id)
         return ref
 
+    def _run_config(self, spec: WorkflowSpec, ref: ExecutionRef) -> RunConfig:
+        """The first run's config of an ASL execution of ``spec``."""
+        return RunConfig(
+            definition=json.dumps(spec.definition, ensure_ascii=False),
+            execution_id=ref.execution_id,
+            name=ref.name,
+            state_machine_id=f"{EXECUTION_ID_PREFIX}{self._namespace}:{ref.workflow_id}",
+            state_machine_name=ref.workflow_id,
+            seed=self._random_seed,
+            liveness_seconds=self._liveness_seconds,
+        )
+
+    def _start_plan(self, spec: WorkflowSpec, ref: ExecutionRef, value: Any) -> _StartPlan:
+        """What starting an execution of ``spec`` starts: type, queue, arguments, timeout."""
+        if not is_asl(spec.definition):
+            native = NativeDefinition.parse(spec.definition)
+            return _StartPlan(
+                workflow_type=native.workflow_type,
+                task_queue=native.task_queue,
+                reuse_policy=native.reuse_policy,
+                arguments=[value],
+                timeout=spec.timeout,
+            )
+        problems = check_json(value, "input", max_bytes=MAX_PAYLOAD_BYTES)
+        if problems:
+            raise InvalidSpecError(problems)
+        config = self._run_config(spec, ref)
+        machine = machine_for(config.definition)
+        timeout = spec.timeout
+        if machine.timeout_seconds is not None:  # the definition's own wins, as on the mock
+            timeout = timedelta(seconds=machine.timeout_seconds)
+        return _StartPlan(
+            workflow_type=WORKFLOW_TYPE,
+            task_queue=self._task_queue,
+            reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+            arguments=[value, config.to_json()],
+            timeout=timeout,
+        )
+
     async def start_execution(
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
@@ -569,36 +755,37 @@ class TemporalProvider(AsyncResource):
                 "execution_name", "must be 1-80 letters, digits, '-' or '_'"
             )
         spec = await self._definition(workflow_id)
-        native = NativeDefinition.parse(spec.definition)
         ref = ExecutionRef(namespace=self._namespace, workflow_id=workflow_id, name=name)
         digest = input_digest(execution_input.input)
-        payload = await self._encode(execution_input.input)
-        memo = Memo(
-            fields={
-                EXECUTION_KEY: await self._encode(
-                    {
-                        "workflow_id": workflow_id,
-                        "input_sha256": digest,
-                        "tags": dict(execution_input.tags),
-                    }
-                )
-            }
-        )
+        plan = self._start_plan(spec, ref, execution_input.input)
+        values = list(plan.arguments)
+        if execution_input.tags:  # kept in the memo (no tags: no memo, a cheaper start)
+            values.append(
+                {
+                    "workflow_id": workflow_id,
+                    "input_sha256": digest,
+                    "tags": dict(execution_input.tags),
+                }
+            )
+        # One pass through the data converter (and payload codec) for everything.
+        payloads = await self._encode_all(values)
+        arguments = payloads[: len(plan.arguments)]
+        memo = Memo(fields={EXECUTION_KEY: payloads[-1]} if execution_input.tags else {})
         request_id, repeated = self._ledger.start_request(ref.temporal_id, digest)
         request = StartWorkflowExecutionRequest(
             namespace=self._namespace,
             workflow_id=ref.temporal_id,
-            workflow_type=WorkflowType(name=native.workflow_type),
-            task_queue=TaskQueue(name=native.task_queue),
+            workflow_type=WorkflowType(name=plan.workflow_type),
+            task_queue=TaskQueue(name=plan.task_queue),
             identity=self._identity(),
             request_id=request_id,
-            workflow_id_reuse_policy=native.reuse_policy,
+            workflow_id_reuse_policy=plan.reuse_policy,
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
             memo=memo,
         )
-        request.input.payloads.append(payload)
-        if spec.timeout is not None:
-            request.workflow_execution_timeout.CopyFrom(_duration(spec.timeout))
+        request.input.payloads.extend(arguments)
+        if plan.timeout is not None:
+            request.workflow_execution_timeout.CopyFrom(_duration(plan.timeout))
         service = await self._service()
         context = RpcContext(
             "StartWorkflowExecution",
@@ -652,7 +839,11 @@ class TemporalProvider(AsyncResource):
         state = to_state(info.status)
         values = await self._memo_values(info.memo)
         recorded = values.get(EXECUTION_KEY)
-        same_input = isinstance(recorded, Mapping) and recorded.get("input_sha256") == digest
+        if isinstance(recorded, Mapping) and "input_sha256" in recorded:
+            same_input = recorded["input_sha256"] == digest
+        else:  # no tags, no memo: the input of the run itself decides
+            run = await self._run_start(ref, info.execution.run_id)
+            same_input = input_digest(run.input) == digest
         if same_input and state is ExecutionState.RUNNING:
             return ExecutionResult(
                 execution_id=ref.execution_id,
@@ -713,14 +904,14 @@ class TemporalProvider(AsyncResource):
                 return events
         raise ProviderError(f"history of {ref.execution_id!r} has too many pages")
 
-    async def _input(self, ref: ExecutionRef, described: DescribeWorkflowExecutionResponse) -> Any:
-        info = described.workflow_execution_info
-        key = f"{ref.temporal_id}\x00{info.first_run_id or info.execution.run_id}"
-        if key in self._inputs:
-            return self._inputs[key]
+    async def _run_start(self, ref: ExecutionRef, run_id: str) -> _RunStart:
+        """A run's arguments: the execution input, and for an ASL run its config (cached)."""
+        cached = self._starts.get(run_id)
+        if cached is not None:
+            return cached
         request = GetWorkflowExecutionHistoryRequest(
             namespace=self._namespace,
-            execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=info.execution.run_id),
+            execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=run_id),
             maximum_page_size=1,
         )
         page = await self._rpc(
@@ -730,13 +921,23 @@ class TemporalProvider(AsyncResource):
             workflow_id=ref.workflow_id,
             execution_id=ref.execution_id,
         )
-        value: Any = None
+        start = _RunStart()
         for event in page.history.events[:1]:
             if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
                 started = event.workflow_execution_started_event_attributes
-                value = await self._decode(started.input.payloads)
-        bounded_put(self._inputs, key, value)
-        return value
+                values = await self._decode_all(started.input.payloads)
+                config = None
+                if started.workflow_type.name == WORKFLOW_TYPE and len(values) > 1:
+                    try:
+                        config = RunConfig.from_json(values[1])
+                    except (KeyError, TypeError, ValueError) as exc:
+                        raise ProviderError(
+                            f"the ASL run {run_id!r} of {ref.execution_id!r} has an unreadable "
+                            f"config: {exc}"
+                        ) from exc
+                start = _RunStart(input=values[0] if values else None, config=config)
+        bounded_put(self._starts, run_id, start)
+        return start
 
     async def _close_info(
         self,
@@ -744,6 +945,8 @@ class TemporalProvider(AsyncResource):
         run_id: str,
         state: ExecutionState,
         history: Sequence[HistoryEvent] | None,
+        *,
+        asl: bool = False,
     ) -> _Closed:
         cached = self._closes.get(run_id)
         if cached is not None:
@@ -760,7 +963,15 @@ class TemporalProvider(AsyncResource):
             closed = _Closed(output=await self._decode(result.payloads))
         elif state is ExecutionState.FAILED:
             failure = close.workflow_execution_failed_event_attributes.failure
-            closed = _Closed(error=error_from_failure(failure))
+            from_asl = await self._asl_failure(failure) if asl else None
+            closed = from_asl or _Closed(error=error_from_failure(failure))
+        elif state is ExecutionState.TIMED_OUT and asl:
+            # As on the mock (and AWS): an execution time-out has no cause.
+            closed = _Closed(
+                error=ExecutionError(
+                    code=TIMEOUT_ERROR_CODE, message="the execution timed out", cause=None
+                )
+            )
         elif state is ExecutionState.TIMED_OUT:
             closed = _Closed(
                 error=ExecutionError(
@@ -789,6 +1000,26 @@ class TemporalProvider(AsyncResource):
             )
         bounded_put(self._closes, run_id, closed)
         return closed
+
+    async def _asl_failure(self, failure: Failure) -> _Closed | None:
+        """The error and checkpoint an ASL workflow put in its failure's details."""
+        if not failure.HasField("application_failure_info"):
+            return None
+        details = await self._decode(failure.application_failure_info.details.payloads)
+        if not isinstance(details, Mapping) or not details.get(FAILURE_KEY):
+            return None
+        code = details.get("error")
+        cause = details.get("cause")
+        checkpoint = details.get("checkpoint")
+        return _Closed(
+            error=ExecutionError(
+                code=code if isinstance(code, str) else NO_ERROR_CODE,
+                message=cause or code or "the execution failed with no error name",
+                cause=cause if isinstance(cause, str) else None,
+                failed_at=details.get("state") if isinstance(details.get("state"), str) else None,
+            ),
+            checkpoint=checkpoint if isinstance(checkpoint, Mapping) else None,
+        )
 
     async def _cancel_reason(
         self, ref: ExecutionRef, run_id: str, history: Sequence[HistoryEvent] | None
@@ -826,32 +1057,174 @@ class TemporalProvider(AsyncResource):
         info = described.workflow_execution_info
         run_id = info.execution.run_id
         state = to_state(info.status)
-        history = await self._history(ref, run_id) if include_history else None
+        start = await self._run_start(ref, run_id)
+        config = start.config
+        asl = info.type.name == WORKFLOW_TYPE
+        raw = await self._history(ref, run_id) if include_history and not asl else None
         closed = _Closed()
         if state.is_terminal:
-            closed = await self._close_info(ref, run_id, state, history)
+            closed = await self._close_info(ref, run_id, state, raw, asl=asl)
+        stop_time = to_utc(info.close_time) if info.HasField("close_time") else None
+        history: list[ExecutionEvent] = []
+        if include_history and asl:
+            history = await self._asl_history(ref, run_id, config)
+            history.extend(self._asl_end_events(info.status, stop_time, closed))
+        elif include_history:
+            history = normalise_history(raw or ())
+        metadata: dict[str, Any] = {
+            "namespace": self._namespace,
+            "temporal_workflow_id": ref.temporal_id,
+            "run_id": run_id,
+            "workflow_type": info.type.name,
+            "task_queue": info.task_queue,
+            "history_length": info.history_length,
+            "execution_name": ref.name,
+        }
+        start_time = to_utc(info.start_time)
+        if config is not None:
+            metadata["redrive_count"] = config.redrive_count
+            if config.start_time:
+                start_time = datetime.fromisoformat(config.start_time).astimezone(UTC)
         # Any: mypy's attrs plugin cannot type ExecutionStatus's tuple converter.
-        events: Any = tuple(normalise_history(history or ()))
+        events: Any = tuple(history)
         return ExecutionStatus(
             execution_id=ref.execution_id,
             workflow_id=ref.workflow_id,
             provider_type=self._name,
             state=state,
-            start_time=to_utc(info.start_time),
-            stop_time=to_utc(info.close_time) if info.HasField("close_time") else None,
-            input=await self._input(ref, described),
+            start_time=start_time,
+            stop_time=stop_time,
+            input=start.input,
             output=closed.output if state is ExecutionState.SUCCEEDED else None,
             error=closed.error,
             history=events,
-            metadata={
-                "namespace": self._namespace,
-                "temporal_workflow_id": ref.temporal_id,
-                "run_id": run_id,
-                "workflow_type": info.type.name,
-                "task_queue": info.task_queue,
-                "history_length": info.history_length,
-            },
+            metadata=metadata,
         )
+
+    async def _query(self, ref: ExecutionRef, run_id: str, query_type: str, *args: Any) -> Any:
+        """Ask one run of an ASL workflow (a worker answers; a closed run is replayed)."""
+        request = QueryWorkflowRequest(
+            namespace=self._namespace,
+            execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=run_id),
+            query=WorkflowQuery(
+                query_type=query_type, query_args=Payloads(payloads=await self._encode_all(args))
+            ),
+        )
+        try:
+            response = await self._rpc(
+                "QueryWorkflow",
+                (await self._service()).query_workflow,
+                request,
+                workflow_id=ref.workflow_id,
+                execution_id=ref.execution_id,
+            )
+        except ProviderUnavailableError as exc:
+            raise ProviderUnavailableError(
+                f"{exc} (ASL histories and redrive points are read from a worker hosting the "
+                f"ASL workflow: is one polling task queue {self._task_queue!r}?)"
+            ) from exc
+        except InvalidSpecError as exc:  # the query failed in the workflow
+            raise ProviderError(
+                f"the query {query_type!r} of {ref.execution_id!r} failed: {exc}"
+            ) from exc
+        if response.HasField("query_rejected"):
+            raise ProviderError(f"the query {query_type!r} of {ref.execution_id!r} was rejected")
+        return await self._decode(response.query_result.payloads)
+
+    async def _asl_history(
+        self, ref: ExecutionRef, run_id: str, config: RunConfig | None
+    ) -> list[ExecutionEvent]:
+        """The state-level history of every run of an ASL execution (first run first)."""
+        runs = [run_id]
+        previous = config.previous_run_id if config is not None else None
+        while previous is not None and previous not in runs:
+            runs.append(previous)
+            earlier = (await self._run_start(ref, previous)).config
+            previous = earlier.previous_run_id if earlier is not None else None
+        events: list[ExecutionEvent] = []
+        for each in reversed(runs):
+            events.extend(await self._run_events(ref, each))
+            if each != run_id:  # an earlier run: how it ended, if the engine ended it
+                events.extend(await self._earlier_end(ref, each))
+        return events
+
+    async def _run_events(self, ref: ExecutionRef, run_id: str) -> list[ExecutionEvent]:
+        """The events the interpreter recorded in one run (read page by page)."""
+        events: list[ExecutionEvent] = []
+        start: int | None = 0
+        while start is not None:
+            page = await self._query(ref, run_id, HISTORY_QUERY, start)
+            if not isinstance(page, Mapping):
+                raise ProviderError(f"unreadable ASL history of {ref.execution_id!r}")
+            for moment, kind, details in page.get("events") or ():
+                events.append(
+                    ExecutionEvent(
+                        timestamp=datetime.fromisoformat(moment).astimezone(UTC),
+                        type=kind,
+                        details=details,
+                    )
+                )
+            following = page.get("next")
+            start = following if isinstance(following, int) and following > start else None
+        return events
+
+    async def _earlier_end(self, ref: ExecutionRef, run_id: str) -> list[ExecutionEvent]:
+        request = DescribeWorkflowExecutionRequest(
+            namespace=self._namespace,
+            execution=WorkflowExecution(workflow_id=ref.temporal_id, run_id=run_id),
+        )
+        described = await self._rpc(
+            "DescribeWorkflowExecution",
+            (await self._service()).describe_workflow_execution,
+            request,
+            workflow_id=ref.workflow_id,
+            execution_id=ref.execution_id,
+        )
+        info = described.workflow_execution_info
+        state = to_state(info.status)
+        if not state.is_terminal or not info.HasField("close_time"):
+            return []
+        closed = await self._close_info(ref, run_id, state, None, asl=True)
+        return self._asl_end_events(info.status, to_utc(info.close_time), closed)
+
+    @staticmethod
+    def _asl_end_events(
+        status: int, stop_time: datetime | None, closed: _Closed
+    ) -> list[ExecutionEvent]:
+        """The end the engine records itself: a stop, a termination or a time-out."""
+        if stop_time is None:
+            return []
+        error = closed.error
+        if status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_CANCELED:
+            cause = error.cause if error is not None else None
+            return [
+                ExecutionEvent(
+                    timestamp=stop_time,
+                    type="ExecutionCancelled",
+                    details={"cause": cause, "raw_type": "ExecutionAborted"},
+                )
+            ]
+        if status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+            return [
+                ExecutionEvent(
+                    timestamp=stop_time,
+                    type="ExecutionCancelled",
+                    details={
+                        "error": TERMINATED_ERROR_CODE,
+                        "cause": error.cause if error is not None else None,
+                        "raw_type": "WorkflowExecutionTerminated",
+                    },
+                )
+            ]
+        if status == WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+            return [
+                ExecutionEvent(
+                    timestamp=stop_time,
+                    type="ExecutionTimedOut",
+                    details={"raw_type": "ExecutionTimedOut"},
+                )
+            ]
+        return []
 
     async def stop_execution(self, execution_id: str, reason: str) -> None:
         """RequestCancelWorkflowExecution with ``reason``; the workflow ends ``cancelled``
@@ -881,11 +1254,17 @@ class TemporalProvider(AsyncResource):
     # -- optional capabilities ----------------------------------------------------------------
 
     async def redrive_execution(self, execution_id: str) -> ExecutionResult:
-        """Reset the run to the last workflow task completed before it failed.
+        """Resume a failed, timed-out or cancelled execution at the step that did not complete.
 
-        The history up to that point is kept, so activities that completed
-        before it are not run again; the failed step runs again. A succeeded
-        or running execution raises :class:`ProviderError` (not redrivable).
+        An ASL execution gets a new run of the same Temporal workflow,
+        started with the interpreter's checkpoint of the run that ended (from
+        its failure details, or asked of it with a query): completed states
+        and Tasks are not run again, Parallel branches and Map iterations that
+        finished keep their outputs. A native execution is reset to the last
+        workflow task completed before it failed: the history up to that
+        point is kept, so activities that completed before it are not run
+        again; the failed step runs again. A succeeded or running execution
+        raises :class:`ProviderError` (not redrivable).
         """
         self._check_open()
         ref = self._ref(execution_id)
@@ -910,6 +1289,8 @@ class TemporalProvider(AsyncResource):
                 "cancelled executions can be redriven"
             )
         base_run = info.execution.run_id
+        if info.type.name == WORKFLOW_TYPE:
+            return await self._redrive_asl(ref, described, state)
         point = _reset_point(await self._history(ref, base_run))
         if point is None:
             raise ProviderError(
@@ -944,6 +1325,79 @@ class TemporalProvider(AsyncResource):
             state=ExecutionState.RUNNING,
             started_at=datetime.now(UTC),
             message="redriven",
+        )
+
+    async def _redrive_asl(
+        self, ref: ExecutionRef, described: DescribeWorkflowExecutionResponse, state: ExecutionState
+    ) -> ExecutionResult:
+        """Start the next run of an ASL execution from the checkpoint of the one that ended."""
+        info = described.workflow_execution_info
+        base_run = info.execution.run_id
+        start = await self._run_start(ref, base_run)
+        if start.config is None:
+            raise ProviderError(f"the ASL run of {ref.execution_id!r} has no config to redrive")
+        checkpoint: Any = None
+        if state is ExecutionState.FAILED:
+            checkpoint = (await self._close_info(ref, base_run, state, None, asl=True)).checkpoint
+        if checkpoint is None:
+            checkpoint = await self._query(ref, base_run, CHECKPOINT_QUERY)
+        if not isinstance(checkpoint, Mapping):
+            raise ProviderError(
+                f"execution {ref.execution_id!r} ended before it began: there is no progress "
+                "to resume from (start a new execution instead)"
+            )
+        config = start.config.redriven(
+            checkpoint=checkpoint, previous_run_id=base_run, start_time=to_utc(info.start_time)
+        )
+        request = StartWorkflowExecutionRequest(
+            namespace=self._namespace,
+            workflow_id=ref.temporal_id,
+            workflow_type=WorkflowType(name=WORKFLOW_TYPE),
+            task_queue=TaskQueue(name=info.task_queue or self._task_queue),
+            identity=self._identity(),
+            request_id=self._ledger.redrive_request(ref.temporal_id, base_run),
+            # Only a run that did not succeed may be followed (failed, timed out, cancelled).
+            workflow_id_reuse_policy=(
+                WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+            ),
+            workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+            memo=Memo(fields={k: v for k, v in info.memo.fields.items() if k != TOKENS_MEMO_KEY}),
+        )
+        request.input.payloads.extend(
+            [await self._encode(start.input), await self._encode(config.to_json())]
+        )
+        timeout = described.execution_config.workflow_execution_timeout
+        if timeout.seconds or timeout.nanos:
+            request.workflow_execution_timeout.CopyFrom(timeout)
+        context = RpcContext(
+            "StartWorkflowExecution",
+            workflow_id=ref.workflow_id,
+            execution_id=ref.execution_id,
+            execution_name=ref.name,
+        )
+        try:
+            with translate_errors(context):
+                await (await self._service()).start_workflow_execution(
+                    request, retry=False, timeout=self._rpc_timeout
+                )
+        except TransientError:
+            raise  # no answer: in doubt, the retry sends the same request id
+        except ExecutionAlreadyExistsError as exc:
+            self._ledger.redrive_settled(ref.temporal_id)
+            raise ProviderError(
+                f"execution {ref.execution_id!r} is running again (redriven meanwhile)"
+            ) from exc
+        except WorkflowError:
+            self._ledger.redrive_settled(ref.temporal_id)
+            raise
+        self._ledger.redrive_settled(ref.temporal_id)
+        return ExecutionResult(
+            execution_id=ref.execution_id,
+            workflow_id=ref.workflow_id,
+            provider_type=self._name,
+            state=ExecutionState.RUNNING,
+            started_at=datetime.now(UTC),
+            message=f"redriven from {_resume_state(checkpoint)}",
         )
 
     async def watch_execution(self, execution_id: str) -> AsyncIterator[ExecutionStatus]:
@@ -986,6 +1440,138 @@ class TemporalProvider(AsyncResource):
             if page.history.events or not page.next_page_token:
                 return
             token = page.next_page_token
+
+    # -- task tokens (ASL .waitForTaskToken) ------------------------------------------------
+
+    async def send_task_success(self, task_token: str, output: Any) -> None:
+        """Complete a waiting ``.waitForTaskToken`` Task with ``output`` (its result)."""
+        self._check_open()
+        token = self._task_token(task_token)
+        problems = check_json(output, "output", max_bytes=MAX_PAYLOAD_BYTES)
+        if problems:
+            detail = "; ".join(f"{field} {message}" for field, message in problems)
+            raise TaskTokenError(task_token, f"invalid output: {detail}")
+        await self._answer(
+            token, task_token, {"token": task_token, "kind": "success", "output": output}
+        )
+
+    async def send_task_failure(
+        self, task_token: str, error: str | None, cause: str | None = None
+    ) -> None:
+        """Fail a waiting ``.waitForTaskToken`` Task with ``error`` and ``cause``."""
+        self._check_open()
+        token = self._task_token(task_token)
+        await self._answer(
+            token,
+            task_token,
+            {"token": task_token, "kind": "failure", "error": error, "cause": cause},
+        )
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        """Report that the work of a waiting ``.waitForTaskToken`` Task goes on."""
+        self._check_open()
+        token = self._task_token(task_token)
+        await self._answer(token, task_token, {"token": task_token, "kind": "heartbeat"})
+
+    def _task_token(self, text: str) -> TaskToken:
+        token = parse_task_token(text)
+        if token is None or token.namespace != self._namespace:
+            raise TaskTokenError(text, "it is not a task token of this provider")
+        return token
+
+    async def _answer(self, token: TaskToken, text: str, message: Mapping[str, Any]) -> None:
+        """Signal the run waiting on ``token``, once it is known to be waiting.
+
+        The run lists its open tokens in its memo; DescribeWorkflowExecution
+        reads it (no worker needed), so an unknown, answered or timed-out
+        token is refused at once with :class:`TaskTokenError`, and so is a
+        token this provider answered before. (An answer sent by another
+        process in the moment between a first answer and the workflow
+        taking it is not refused: the workflow ignores it.) A signal whose
+        answer was lost is sent again with the same request id (delivered
+        once), without the check: the token it closed is then closed.
+        """
+        kind = str(message["kind"])
+        if text in self._answered:
+            raise TaskTokenError(text, "its task was answered already")
+        request_id, repeated = self._ledger.signal_request(text, kind)
+        execution = WorkflowExecution(workflow_id=token.workflow_id, run_id=token.run_id)
+        try:
+            if not repeated:
+                await self._check_waiting(token, text, execution)
+            request = SignalWorkflowExecutionRequest(
+                namespace=self._namespace,
+                workflow_execution=execution,
+                signal_name=CALLBACK_SIGNAL,
+                identity=self._identity(),
+                request_id=request_id,
+            )
+            request.input.payloads.append(await self._encode(dict(message)))
+            try:
+                await self._rpc(
+                    "SignalWorkflowExecution",
+                    (await self._service()).signal_workflow_execution,
+                    request,
+                    execution_id=text,
+                )
+            except ExecutionNotFoundError as exc:
+                raise TaskTokenError(text, "its execution has ended") from exc
+        except TransientError:
+            raise  # no answer: in doubt, the retry sends the same request id
+        except BaseException:
+            self._ledger.signal_settled(text, kind)
+            raise
+        self._ledger.signal_settled(text, kind)
+        if kind != "heartbeat":
+            bounded_put(self._answered, text, None)
+
+    async def _check_waiting(
+        self, token: TaskToken, text: str, execution: WorkflowExecution
+    ) -> None:
+        request = DescribeWorkflowExecutionRequest(namespace=self._namespace, execution=execution)
+        try:
+            described = await self._rpc(
+                "DescribeWorkflowExecution",
+                (await self._service()).describe_workflow_execution,
+                request,
+                execution_id=text,
+            )
+        except ExecutionNotFoundError as exc:
+            raise TaskTokenError(text, "no such execution") from exc
+        info = described.workflow_execution_info
+        if info.status != WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING:
+            raise TaskTokenError(text, "its execution has ended")
+        payload = info.memo.fields.get(TOKENS_MEMO_KEY)
+        open_keys = await self._decode([payload]) if payload is not None else None
+        if not isinstance(open_keys, list) or token.key not in open_keys:
+            raise TaskTokenError(text, "its task is not waiting (answered, timed out or unknown)")
+
+    # -- nested executions (the ASL worker's resolve activity) -------------------------------
+
+    async def _resolve_definition(self, workflow_id: str, state_machine_arn: str) -> dict[str, Any]:
+        """What a nested ``startExecution`` of ``workflow_id`` starts (read from Temporal)."""
+        try:
+            spec = await self.get_workflow(workflow_id)
+        except WorkflowNotFoundError:
+            raise StatesError(
+                "StepFunctions.StateMachineDoesNotExistException",
+                f"State Machine Does Not Exist: '{state_machine_arn}' (Service: "
+                "AWSStepFunctions; Status Code: 400; Error Code: StateMachineDoesNotExist)",
+            ) from None
+        timeout = spec.timeout.total_seconds() if spec.timeout is not None else None
+        if is_asl(spec.definition):
+            text = json.dumps(spec.definition, ensure_ascii=False)
+            machine = machine_for(text)
+            if machine.timeout_seconds is not None:
+                timeout = float(machine.timeout_seconds)
+            return {"kind": "asl", "definition": text, "timeout_seconds": timeout}
+        native = NativeDefinition.parse(spec.definition)
+        return {
+            "kind": "native",
+            "workflow_type": native.workflow_type,
+            "task_queue": native.task_queue,
+            "timeout_seconds": timeout,
+        }
 
     async def _list(self, query: str) -> AsyncIterator[Any]:
         token = b""
@@ -1049,6 +1635,13 @@ class TemporalProvider(AsyncResource):
                     "workflow_type": entry.type.name,
                 },
             )
+
+
+def _resume_state(checkpoint: Mapping[str, Any]) -> str:
+    """The top-level state a checkpoint resumes at (for messages)."""
+    position = checkpoint.get("position")
+    state = position.get("state") if isinstance(position, Mapping) else None
+    return state if isinstance(state, str) else "the start"
 
 
 def _reset_point(events: Sequence[HistoryEvent]) -> int | None:

@@ -13,15 +13,60 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pkgutil
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import anyio
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-__all__ = ["HostedWorker"]
+import landlord_workflow
+
+__all__ = ["HostedWorker", "asl_sandbox_runner"]
+
+_WORKFLOW_MODULE = "landlord_workflow.providers.temporal._asl_workflow"
+
+
+@cache
+def _library_modules() -> frozenset[str]:
+    """Every module of this package, by name, found on disk (nothing is imported)."""
+    names: set[str] = set()
+
+    def walk(path: Path, prefix: str) -> None:
+        for module in pkgutil.iter_modules([str(path)]):
+            name = f"{prefix}.{module.name}"
+            names.add(name)
+            if module.ispkg:
+                walk(path / module.name, name)
+
+    walk(Path(landlord_workflow.__file__).parent, "landlord_workflow")
+    return frozenset(names)
+
+
+def asl_sandbox_runner() -> SandboxedWorkflowRunner:
+    """The sandbox for the ASL workflow: its module re-imported per run, the rest passed through.
+
+    Temporal's sandbox re-imports a workflow's module (and everything that
+    module imports, unless passed through) for every workflow run. The ASL
+    workflow module is re-imported, so the sandbox checks its code. Passed
+    through: ``jlens`` and every other module of this package, except the
+    packages on the workflow module's path (their ``__init__`` re-runs, as
+    cheap lookups of passed-through modules). They are deterministic: the
+    interpreter core reaches time, randomness and I/O only through the
+    Runtime the workflow gives it, and nothing in them keeps per-execution
+    state. Passing them through saves re-importing some thirty modules for
+    every run, and lets every run share one cache of compiled definitions.
+    """
+    parents = {_WORKFLOW_MODULE.rsplit(".", depth)[0] for depth in range(1, 4)}
+    modules = sorted(_library_modules() - parents - {_WORKFLOW_MODULE, "landlord_workflow"})
+    restrictions = SandboxRestrictions.default.with_passthrough_modules("jlens", *modules)
+    return SandboxedWorkflowRunner(restrictions=restrictions)
+
 
 _log = logging.getLogger("landlord_workflow.providers.temporal")
 
@@ -36,6 +81,7 @@ class HostedWorker:
         workflows: Sequence[type],
         activities: Sequence[Callable[..., Any]],
         graceful_shutdown: timedelta,
+        workflow_runner: SandboxedWorkflowRunner | None = None,
     ) -> None:
         if not workflows and not activities:
             raise ValueError("a hosted worker needs workflows or activities to run")
@@ -43,6 +89,7 @@ class HostedWorker:
         self._workflows = list(workflows)
         self._activities = list(activities)
         self._graceful_shutdown = graceful_shutdown
+        self._workflow_runner = workflow_runner
         self._worker: Worker | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -68,12 +115,16 @@ class HostedWorker:
         )
 
     def _build(self, client: Client) -> Worker:
+        options: dict[str, Any] = {}
+        if self._workflow_runner is not None:
+            options["workflow_runner"] = self._workflow_runner
         return Worker(
             client,
             task_queue=self.task_queue,
             workflows=self._workflows,
             activities=self._activities,
             graceful_shutdown_timeout=self._graceful_shutdown,
+            **options,
         )
 
     async def _run(self, worker: Worker) -> None:
