@@ -61,6 +61,7 @@ from landlord_workflow.errors import (
     OperationTimeoutError,
     ProviderError,
     ProviderNotFoundError,
+    TransientError,
     UnsupportedOperationError,
     WorkflowError,
     WorkflowNotFoundError,
@@ -474,16 +475,29 @@ class Manager(AsyncResource):
     ) -> AsyncGenerator[ExecutionStatus, None]:
         if isinstance(provider, SupportsWatch):
             watcher = provider
-            stream = self._stream(
-                "watch_execution",
-                provider,
-                lambda: watcher.watch_execution(execution_id),
-                execution_id=execution_id,
-            )
-            async with aclosing(stream) as pushed:
-                async for status in pushed:
-                    yield status
-            return
+            # A transient error after the watch has yielded cannot be retried
+            # inside the stream (it would repeat what was yielded): the watch is
+            # opened again instead (its opening under the CallPolicy), at most
+            # max_attempts times in a row without a status in between.
+            broken = 0
+            while True:
+                stream = self._stream(
+                    "watch_execution",
+                    provider,
+                    lambda: watcher.watch_execution(execution_id),
+                    execution_id=execution_id,
+                )
+                try:
+                    async with aclosing(stream) as pushed:
+                        async for status in pushed:
+                            broken = 0
+                            yield status
+                    return
+                except TransientError:
+                    broken += 1
+                    if broken >= self._call_policy.max_attempts:
+                        raise
+                    await anyio.sleep(self._call_policy.backoff(broken))
         intervals = self._poll_policy.intervals()
         while True:
             yield await self._call(

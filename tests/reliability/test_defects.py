@@ -612,7 +612,7 @@ async def test_retries_grown_past_the_calendar_still_end_with_a_stop_time() -> N
             }
         },
     }
-    await mock.create_workflow(mock_spec("grow", definition))
+    await mock.create_workflow(make_spec(definition, workflow_id="grow"))
     started = await mock.start_execution("grow", ExecutionInput())
     status = await ended(mock, started.execution_id)
     assert status.state is ExecutionState.FAILED
@@ -628,7 +628,7 @@ async def test_a_wait_longer_than_aws_allows_is_refused_at_create() -> None:
     mock = MockProvider(clock=VirtualClock())
     wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10**14, "End": True}}}
     with pytest.raises(InvalidSpecError) as caught:
-        await mock.create_workflow(mock_spec("wait", wait))
+        await mock.create_workflow(make_spec(wait, workflow_id="wait"))
     assert [field for field, _ in caught.value.problems] == ["definition.States.W.Seconds"]
 
 
@@ -639,7 +639,7 @@ async def test_retention_holds_on_simulated_time_with_long_timeouts() -> None:
     clock = VirtualClock()
     mock = MockProvider(clock=clock, retention=100)
     passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    await mock.create_workflow(mock_spec("quick", passing, timeout=timedelta(days=30)))
+    await mock.create_workflow(make_spec(passing, workflow_id="quick", timeout=timedelta(days=30)))
     for index in range(8000):
         await mock.start_execution("quick", ExecutionInput(input={"n": index}))
         if index % 200 == 0:
@@ -662,7 +662,7 @@ async def test_retention_holds_on_simulated_time_with_long_timeouts() -> None:
 async def test_a_non_finite_input_is_refused_by_the_mock_itself(value: float) -> None:
     mock = MockProvider()
     passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    await mock.create_workflow(mock_spec("p", passing))
+    await mock.create_workflow(make_spec(passing, workflow_id="p"))
     with pytest.raises(InvalidSpecError, match="NaN and Infinity"):
         await mock.start_execution("p", ExecutionInput(input={"x": value}))
     assert [s async for s in mock.list_executions("p")] == []
@@ -672,7 +672,7 @@ async def test_a_non_finite_input_is_refused_by_the_mock_itself(value: float) ->
 async def test_lost_start_records_and_evicted_names_stay_bounded() -> None:
     mock = MockProvider(retention=10)
     passing = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
-    await mock.create_workflow(mock_spec("p", passing))
+    await mock.create_workflow(make_spec(passing, workflow_id="p"))
     mock.faults.drop_response("start_execution", times=3000)
     for index in range(3000):
         with pytest.raises(ProviderUnavailableError):

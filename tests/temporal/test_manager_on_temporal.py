@@ -133,15 +133,6 @@ async def test_a_new_manager_in_a_fresh_process_runs_watches_stops_and_lists_by_
     assert workflows.CALLS[("Prepare", temporal_id)] == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "the Manager retries only the opening of a watch (its first status); "
-        "TemporalProvider.watch_execution reads the status again after each change, "
-        "so a transient error there ends wait_for_completion and run"
-    ),
-)
 async def test_a_transient_fault_while_waiting_does_not_end_the_wait(
     local_temporal: LocalTemporal, native_worker: str
 ) -> None:
