@@ -414,7 +414,7 @@ class Manager(AsyncResource):
         """Complete a waiting ``.waitForTaskToken`` task with ``output`` (a JSON value)."""
         _check_text("task_token", task_token)
         _check_json("output", output)
-        provider = self._for_tokens(provider_type)
+        provider = self._for_tokens(task_token, provider_type)
         await self._call(
             "send_task_success", provider, lambda: provider.send_task_success(task_token, output)
         )
@@ -432,7 +432,7 @@ class Manager(AsyncResource):
         _check_text("error", error, allow_empty=True)
         if cause is not None:
             _check_text("cause", cause, allow_empty=True)
-        provider = self._for_tokens(provider_type)
+        provider = self._for_tokens(task_token, provider_type)
         await self._call(
             "send_task_failure",
             provider,
@@ -444,7 +444,7 @@ class Manager(AsyncResource):
     ) -> None:
         """Tell the engine a waiting ``.waitForTaskToken`` task is alive."""
         _check_text("task_token", task_token)
-        provider = self._for_tokens(provider_type)
+        provider = self._for_tokens(task_token, provider_type)
         await self._call(
             "send_task_heartbeat", provider, lambda: provider.send_task_heartbeat(task_token)
         )
@@ -748,11 +748,17 @@ class Manager(AsyncResource):
             detail=f"no registered provider recognises execution id {execution_id!r}",
         )
 
-    def _for_tokens(self, provider_type: str | None) -> SupportsTaskTokens:
+    def _for_tokens(self, task_token: str, provider_type: str | None) -> SupportsTaskTokens:
+        """Explicit name; else the provider whose ``owns_task_token`` recognises the
+        token; else the only provider that can answer callbacks; else the default."""
         _check_provider_type(provider_type)
         if provider_type is None:
             self._check_open()
             capable = [p for p in self._registry.providers() if isinstance(p, SupportsTaskTokens)]
+            for candidate in capable:
+                owns = getattr(candidate, "owns_task_token", None)
+                if owns is not None and owns(task_token):
+                    return cast("SupportsTaskTokens", candidate)
             if len(capable) == 1:
                 return cast("SupportsTaskTokens", capable[0])
         provider = self._named(provider_type)

@@ -401,3 +401,40 @@ async def test_aclose_closes_providers_and_refuses_further_calls(fast_calls: Cal
     assert fake.closed
     with pytest.raises(WorkflowError, match="Manager is closed"):
         await manager.create_workflow(spec())
+
+
+class CallbackFake(FakeProvider):
+    """A fake that answers callbacks for tokens that start with its name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.answered: list[str] = []
+
+    def owns_task_token(self, task_token: str) -> bool:
+        return task_token.startswith(f"{self.name}-token:")
+
+    async def send_task_success(self, task_token: str, output: object) -> None:
+        self.answered.append(task_token)
+
+    async def send_task_failure(
+        self, task_token: str, error: str, cause: str | None = None
+    ) -> None:
+        self.answered.append(task_token)
+
+    async def send_task_heartbeat(self, task_token: str) -> None:
+        self.answered.append(task_token)
+
+
+async def test_a_callback_goes_to_the_provider_that_recognises_its_token(
+    fast_calls: CallPolicy,
+) -> None:
+    first, second = CallbackFake("one"), CallbackFake("two")
+    registry = Registry()
+    registry.register(first)
+    registry.register(second)
+    manager = Manager(registry, call_policy=fast_calls)
+    await manager.send_task_success("two-token:abc", {"ok": True})
+    await manager.send_task_heartbeat("one-token:xyz")
+    assert (first.answered, second.answered) == (["one-token:xyz"], ["two-token:abc"])
+    with pytest.raises(ProviderNotFoundError, match="default_provider"):
+        await manager.send_task_failure("nobody-knows", "E")

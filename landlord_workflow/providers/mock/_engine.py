@@ -388,6 +388,10 @@ class MockProvider(AsyncResource):
         """Whether ``execution_id`` is one of ours: ``<name>:<workflow>:<execution>``."""
         return isinstance(execution_id, str) and execution_id.startswith(self._prefix)
 
+    def owns_task_token(self, task_token: str) -> bool:
+        """Whether ``task_token`` is one of ours: ``<execution id>#<redrive>.<n>:<uuid>``."""
+        return self.owns_execution(task_token) and "#" in task_token
+
     async def delete_workflow(self, workflow_id: str) -> None:
         """Forget the definition (idempotent). Running executions finish."""
         await self._enter("delete_workflow")

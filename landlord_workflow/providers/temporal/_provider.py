@@ -443,6 +443,11 @@ class TemporalProvider(AsyncResource):
         ref = parse_execution_id(execution_id)
         return ref is not None and ref.namespace == self._namespace
 
+    def owns_task_token(self, task_token: str) -> bool:
+        """Whether ``task_token`` is one of ours: ``temporal-task:<namespace>:...``."""
+        token = parse_task_token(task_token)
+        return token is not None and token.namespace == self._namespace
+
     async def __aenter__(self) -> Self:
         await self._ensure_client()
         return self
