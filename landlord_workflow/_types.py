@@ -171,6 +171,13 @@ def _event_tuple(events: Iterable[ExecutionEvent]) -> tuple[ExecutionEvent, ...]
 CANCELLED_ERROR_CODE = "Cancelled"
 """``ExecutionError.code`` of an execution stopped by ``stop_execution`` (every engine)."""
 
+NO_ERROR_CODE = ""
+"""``ExecutionError.code`` of an execution that failed with no error name (every engine).
+
+AWS records no error at all when a Fail state has neither ``Error`` nor
+``ErrorPath`` (or a callback is failed with no error); the contract needs an
+`ExecutionError`, so its code is the empty string and its message says so."""
+
 
 EVENT_TYPES = frozenset(
     {

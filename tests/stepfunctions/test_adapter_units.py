@@ -296,3 +296,29 @@ def test_importing_the_library_does_not_import_aioboto3() -> None:
         "sorted(m for m in sys.modules if 'boto' in m)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_failure_aws_records_without_an_error_name_has_the_empty_code() -> None:
+    """One rule on every engine: a Fail state with neither Error nor Cause (AWS
+    records no error) is ExecutionError(code="") - as on the mock and Temporal."""
+    from landlord_workflow._types import NO_ERROR_CODE
+    from landlord_workflow.providers.mock import NO_ERROR_CODE as MOCK_CODE
+    from landlord_workflow.providers.stepfunctions._mapping import status_from_description
+
+    arn = "arn:aws:states:us-east-1:123456789012:execution:wf:run-1"
+    status = status_from_description(
+        {
+            "executionArn": arn,
+            "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:wf",
+            "name": "run-1",
+            "status": "FAILED",
+            "startDate": datetime(2026, 1, 1, tzinfo=UTC),
+            "stopDate": datetime(2026, 1, 1, tzinfo=UTC),
+            "input": "{}",
+        },
+        workflow_id="wf",
+        failed_at="Explode",
+    )
+    assert status.error is not None
+    assert status.error.code == NO_ERROR_CODE == MOCK_CODE == ""
+    assert status.error.failed_at == "Explode"

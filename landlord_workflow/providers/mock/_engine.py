@@ -32,6 +32,7 @@ from landlord_workflow._limits import (
 )
 from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
+    NO_ERROR_CODE,
     CreateWorkflowResult,
     ExecutionError,
     ExecutionInput,
@@ -56,14 +57,6 @@ from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock._runtime import Callback, MockRuntime, execution_random
 
 __all__ = ["NO_ERROR_CODE", "MockProvider"]
-
-NO_ERROR_CODE: Final = ""
-"""``ExecutionError.code`` of an execution that failed with no error name.
-
-AWS records no error at all when a Fail state has neither ``Error`` nor
-``ErrorPath`` (and for a callback failed with no error); the contract needs
-an `ExecutionError`, so its code is the empty string and its message
-says so."""
 
 ItemReader = Callable[[str, Mapping[str, Any], Any], Awaitable[Any]]
 """``async def read(state_name, item_reader_field, state_input) -> list``."""

@@ -19,6 +19,7 @@ from landlord_workflow._json import encode_json, join_path
 from landlord_workflow._limits import MAX_DEFINITION_BYTES, MAX_PAYLOAD_BYTES, name_problem
 from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
+    NO_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,
     ExecutionState,
@@ -274,8 +275,10 @@ def _error_for(
 ) -> ExecutionError | None:
     if state is ExecutionState.FAILED:
         return ExecutionError(
-            code=error or "States.Runtime",
-            message=cause or error or "execution failed",
+            # AWS records no error name for a Fail state without Error: one rule
+            # for every engine, the empty code.
+            code=error or NO_ERROR_CODE,
+            message=cause or error or "execution failed with no error name",
             cause=cause,
             failed_at=failed_at,
         )

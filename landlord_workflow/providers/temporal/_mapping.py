@@ -28,6 +28,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from landlord_workflow._json import encode_json
 from landlord_workflow._types import (
     CANCELLED_ERROR_CODE,
+    NO_ERROR_CODE,
     ExecutionError,
     ExecutionEvent,
     ExecutionState,
@@ -58,8 +59,6 @@ TIMEOUT_ERROR_CODE: Final = "States.Timeout"
 TERMINATED_ERROR_CODE: Final = "Terminated"
 """``ExecutionError.code`` of an execution terminated outside landlord-workflow
 (an operator in the Temporal UI, say); its state is ``cancelled``."""
-NO_ERROR_CODE: Final = ""
-"""``ExecutionError.code`` of an ASL execution that failed with no error name (as on the mock)."""
 PROVIDER_CONFIG_KEYS: Final = frozenset[str]()
 """Keys this provider reads from ``WorkflowSpec.provider_config`` (none yet)."""
 
