@@ -1150,12 +1150,8 @@ class _Compiler:
         return self.jsonpath_template(raw, path)
 
 
-def _whole(data: Any, env: Any) -> Any:
-    return data
-
-
-_WHOLE: Final[Expr] = _whole
 _ROOT: Final = compile_path("$")
+_WHOLE: Final[Expr] = path_reader(_ROOT, invalid_path)  # the data itself
 
 
 def _state_name_problem(name: str) -> str | None:

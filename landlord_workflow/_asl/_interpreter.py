@@ -42,6 +42,7 @@ from landlord_workflow._asl._errors import (
 )
 from landlord_workflow._asl._jsonpath import MISSING, JsonPath
 from landlord_workflow._asl._model import Catcher, Machine, Retrier, State
+from landlord_workflow._asl._payload import size_bound
 from landlord_workflow._asl._routing import parse_resource, task_context
 from landlord_workflow._asl._runtime import (
     ChildExecution,
@@ -109,11 +110,14 @@ class _Node:
     node (or its output once done).
     """
 
-    __slots__ = ("branches", "entered", "input", "output", "parallel", "scope", "state")
+    __slots__ = ("bound", "branches", "entered", "input", "output", "parallel", "scope", "state")
 
     def __init__(self, *, parallel: bool = False) -> None:
         self.parallel = parallel
         self.entered = 0
+        # An upper bound of the UTF-8 size of the current data (None: unknown);
+        # see `Execution._check_size`.
+        self.bound: int | None = None
         self.state: str | None = None
         self.input: Any = None
         self.scope: Variables | None = None
@@ -164,7 +168,10 @@ class Execution:
         checkpoint: Mapping[str, Any] | None = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
         history_limit: int = HISTORY_LIMIT,
+        input_size: int | None = None,
     ) -> None:
+        """``input_size``: the UTF-8 size of ``input`` as compact JSON, if the
+        engine has measured it (saves measuring it again)."""
         self.machine = machine
         self.runtime = runtime
         self.recorder = recorder
@@ -176,19 +183,22 @@ class Execution:
         self._begun = False
         self.events = int(checkpoint.get("events", 0)) if checkpoint else 0
         self.root = _Node()
-        self._execution_context = {
-            "Id": info.execution_id,
-            "Input": input,
-            "StartTime": format_time(info.start_time),
-            "Name": info.name,
-            "RoleArn": info.role_arn,
-            "RedriveCount": info.redrive_count,
-        }
-        if info.redrive_time is not None:
-            self._execution_context["RedriveTime"] = format_time(info.redrive_time)
-        self._machine_context = {"Id": info.state_machine_id, "Name": info.state_machine_name}
-        self._random = runtime.random
-        self._uuid = runtime.uuid
+        self._input_size = input_size
+        self._execution_context: dict[str, Any] | None = None
+        self._machine_context: dict[str, Any] = {}
+        self.random = runtime.random
+        self.uuid = runtime.uuid
+        # The clock is read at every state (the context's EnteredTime); a
+        # runtime may offer a cheap reading (``stamp``) and turn it into the
+        # datetime ``now()`` would have returned (``at``).
+        stamp = getattr(runtime, "stamp", None)
+        at = getattr(runtime, "at", None)
+        if stamp is not None and at is not None:
+            self._stamp: Callable[[], Any] = stamp
+            self._at: Callable[[Any], datetime] = at
+        else:
+            self._stamp = runtime.now
+            self._at = _same_moment
 
     # ------------------------------------------------------------ events
 
@@ -233,12 +243,16 @@ class Execution:
         resume: _Node | None = None
         try:
             self.begin()
+            bound = None
             if self._resume is None:
                 start, data = self.machine.start_at, self.input
+                bound = self._input_size
             else:
                 resume = _Node.from_json(self._resume["position"], scope)
                 start, data = resume.state or self.machine.start_at, resume.input
-            output = await self._run_machine(self.machine, start, data, scope, self.root, resume)
+            output = await self._run_machine(
+                self.machine, start, data, scope, self.root, resume, bound
+            )
         except StatesError as err:
             self._evaluation_failed(err)
             return self._failed(err)
@@ -289,7 +303,7 @@ class Execution:
 
     # ---------------------------------------------------------- machines
 
-    async def _run_machine(  # noqa: PLR0917
+    async def _run_machine(  # noqa: PLR0917, PLR0915 - the hot loop, inlined on purpose
         self,
         machine: Machine,
         start: str,
@@ -297,31 +311,37 @@ class Execution:
         scope: Variables,
         node: _Node,
         resume: _Node | None,
+        bound: int | None = None,
     ) -> Any:
-        """Run ``machine`` from ``start``; return its output or raise `StatesError`."""
+        """Run ``machine`` from ``start``; return its output or raise `StatesError`.
+
+        ``bound``: an upper bound of ``data``'s size, if known.
+        """
         states = machine.states
         name = start
         node.scope = scope
         nested = node.parallel
+        pause = self.runtime.sleep
+        stamp = self._stamp
+        recorder = self.recorder
+        last_event = self.history_limit - 1
         while True:
             # One pass of the event loop per state keeps executions fair and
             # cancellable (and lets watchers see every state).
-            await self.runtime.sleep(0)
+            await pause(0)
             state = states[name]
             node.state = name
             node.input = data
             node.branches = None
-            entered = self.record(f"{state.type}StateEntered", name, {"input": data})
+            node.bound = bound
+            # Execution.record, inlined: the two events of every state.
+            entered = self.events + 1
+            if entered > last_event:
+                raise _HistoryLimitReached
+            self.events = entered
+            recorder.record(entered, state.entered_event, name, {"input": data})
             node.entered = entered
-            entered_time = self.runtime.now()
-            env = Env(
-                self._context_factory(name, entered_time, state.type in _EXECUTION_STATES),
-                scope,
-                self._random,
-                self._uuid,
-                self._now_millis,
-                data,
-            )
+            env = Env(self, state, stamp(), scope, data)
             try:
                 output, following, assigned = await self._visit(state, data, env, node, resume)
             except StatesError as err:
@@ -329,7 +349,7 @@ class Execution:
                 if state.type == "Fail":
                     raise
                 try:
-                    output, following, assigned = self._catch(state, data, env, err)
+                    output, following, assigned = self._catch(state, data, env, err, node)
                 except StatesError as uncaught:
                     self._evaluation_failed(uncaught)
                     if nested and state.type == "Task" and not uncaught.terminal:
@@ -339,31 +359,53 @@ class Execution:
             resume = None
             if assigned:
                 self._assign(scope, assigned, name)
-            details: dict[str, Any] = {"output": output}
-            if assigned:
-                details["assignedVariables"] = assigned
-            self.record(f"{state.type}StateExited", name, details)
+                details: dict[str, Any] = {"output": output, "assignedVariables": assigned}
+            else:
+                details = {"output": output}
+            exited = self.events + 1
+            if exited > last_event:
+                raise _HistoryLimitReached
+            self.events = exited
+            recorder.record(exited, state.exited_event, name, details)
             if following is None:
                 return output
             name = following
             data = output
+            bound = node.bound
 
-    def _context_factory(
-        self, state: str, entered: datetime, with_retry: bool
-    ) -> Callable[[], dict[str, Any]]:
-        def make() -> dict[str, Any]:
-            state_context: dict[str, Any] = {"Name": state, "EnteredTime": format_time(entered)}
-            if with_retry:
-                state_context["RetryCount"] = 0
-            return {
-                "Execution": self._execution_context,
-                "StateMachine": self._machine_context,
-                "State": state_context,
+    # ----------------------------------------------- ContextSource (for Env)
+
+    def context_object(self, state: State, entered: Any) -> dict[str, Any]:
+        """The context object (``$$``) of ``state``, entered at the stamp ``entered``."""
+        state_context: dict[str, Any] = {
+            "Name": state.name,
+            "EnteredTime": format_time(self._at(entered)),
+        }
+        if state.with_retry:
+            state_context["RetryCount"] = 0
+        execution = self._execution_context
+        info = self.info
+        if execution is None:
+            execution = {
+                "Id": info.execution_id,
+                "Input": self.input,
+                "StartTime": format_time(info.start_time),
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "RedriveCount": info.redrive_count,
             }
+            if info.redrive_time is not None:
+                execution["RedriveTime"] = format_time(info.redrive_time)
+            self._execution_context = execution
+            self._machine_context = {"Id": info.state_machine_id, "Name": info.state_machine_name}
+        return {
+            "Execution": execution,
+            "StateMachine": self._machine_context,
+            "State": state_context,
+        }
 
-        return make
-
-    def _now_millis(self) -> int:
+    def now_millis(self) -> int:
+        """The execution clock in milliseconds since the epoch."""
         moment = self.runtime.now()
         return int(moment.timestamp() * 1000)
 
@@ -376,7 +418,7 @@ class Execution:
         scope.values.update(assigned)
 
     def _catch(
-        self, state: State, data: Any, env: Env, err: StatesError
+        self, state: State, data: Any, env: Env, err: StatesError, node: _Node
     ) -> tuple[Any, str, dict[str, Any] | None]:
         catcher = _find_catcher(state.catchers, err)
         if catcher is None:
@@ -399,37 +441,62 @@ class Execution:
                 output = _apply_result_path(data, catcher.result_path, error_output)
         except StatesError as inner:
             raise inner.at(err.state or state.name, err.entered_event_id or 0) from None
-        self._check_output(state.name, output)
+        node.bound = self._check_size(state.name, output, None)
         return output, catcher.next, assigned
 
-    def _check_output(self, name: str, output: Any) -> None:
-        if payload_size(output) > self.max_payload_bytes:
-            raise StatesError(
-                DATA_LIMIT_EXCEEDED,
-                f"The state/task '{name}' returned a result with a size exceeding the maximum "
-                "number of bytes service limit.",
-                terminal=True,
-            )
+    def _check_size(self, name: str, output: Any, bound: int | None) -> int:
+        """Fail with ``States.DataLimitExceeded`` if ``output`` is over the payload limit.
+
+        ``bound`` is an upper bound of its size, if known: while it is within
+        the limit, so is the output, and nothing is measured (the verdict is
+        the same as measuring). Returns a bound of the size (the size once
+        measured).
+        """
+        limit = self.max_payload_bytes
+        if bound is None or bound > limit:
+            bound = payload_size(output)
+            if bound > limit:
+                raise StatesError(
+                    DATA_LIMIT_EXCEEDED,
+                    f"The state/task '{name}' returned a result with a size exceeding the "
+                    "maximum number of bytes service limit.",
+                    terminal=True,
+                )
+        return bound
 
     # ------------------------------------------------------------- states
 
-    async def _visit(
+    async def _visit(  # noqa: PLR0915 - one flat pass per state type
         self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None
     ) -> tuple[Any, str | None, dict[str, Any] | None]:
-        """Run one state: (output, next state or None, variables it assigns)."""
+        """Run one state: (output, next state or None, variables it assigns).
+
+        Leaves in ``node.bound`` an upper bound of the output's size (or None).
+        """
         kind = state.type
         if kind == "Fail":
             self._fail(state, raw, env)
         if state.jsonata:
             return await self._visit_jsonata(state, raw, env, node, resume)
         # JSONPath. InputPath null means the state sees {} (ResultPath still uses raw).
-        effective = {} if state.input_path is None else state.input_path(raw, env)
+        raw_bound = node.bound
+        if state.input_path is None:
+            effective: Any = {}
+            effective_bound: int | None = 2
+        else:
+            effective = state.input_path(raw, env)
+            effective_bound = size_bound(state.input_path, raw_bound)
         assigned: dict[str, Any] | None = None
         following = state.next
         if kind == "Pass":
-            result = state.parameters(effective, env) if state.parameters is not None else effective
+            if state.parameters is not None:
+                result = state.parameters(effective, env)
+                result_bound = size_bound(state.parameters, effective_bound)
+            else:
+                result, result_bound = effective, effective_bound
             if state.result is not None:
                 result = state.result(effective, env)
+                result_bound = size_bound(state.result, effective_bound)
             if state.assign is not None:
                 assigned = _assignments(state.assign(result, env))
             merged = _apply_result_path(raw, state.result_path, result)
@@ -437,14 +504,17 @@ class Execution:
             following, assign = self._choose(state, effective, env)
             if assign is not None:
                 assigned = _assignments(assign(effective, env))
-            merged = effective
+            merged = result = effective
+            result_bound = effective_bound
         elif kind == "Wait":
             await self._wait(state, effective, env)
             if state.assign is not None:
                 assigned = _assignments(state.assign(effective, env))
-            merged = effective
+            merged = result = effective
+            result_bound = effective_bound
         elif kind == "Succeed":
-            merged = effective
+            merged = result = effective
+            result_bound = effective_bound
         else:
             result = await self._execute(state, effective, env, node, resume)
             if state.assign is not None:
@@ -452,10 +522,28 @@ class Execution:
             if state.result_selector is not None:
                 result = state.result_selector(result, env)
             merged = _apply_result_path(raw, state.result_path, result)
-        output = {} if state.output_path is None else state.output_path(merged, env)
+            # The result's size is unknown; measuring it alone is cheaper than
+            # measuring the merged output (when it is merged into the input).
+            result_bound = payload_size(result) if merged is not raw and raw_bound else None
+        if kind in _KEEP_EFFECTIVE:
+            merged_bound = result_bound
+        else:
+            merged_bound = _merged_bound(state.result_path, raw_bound, result_bound)
+        return self._output(state, raw, merged, merged_bound, env, node), following, assigned
+
+    def _output(  # noqa: PLR0917
+        self, state: State, raw: Any, merged: Any, merged_bound: int | None, env: Env, node: _Node
+    ) -> Any:
+        """OutputPath, then the size check (``node.bound``: the output's bound)."""
+        if state.output_path is None:
+            output: Any = {}
+            output_bound: int | None = 2
+        else:
+            output = state.output_path(merged, env)
+            output_bound = size_bound(state.output_path, merged_bound)
         if output is not raw:
-            self._check_output(state.name, output)
-        return output, following, assigned
+            node.bound = self._check_size(state.name, output, output_bound)
+        return output
 
     async def _visit_jsonata(
         self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None
@@ -475,7 +563,7 @@ class Execution:
         assigned = assign_expr(raw, env) if assign_expr is not None else None
         output = output_expr(raw, env) if output_expr is not None else result
         if output is not raw:
-            self._check_output(state.name, output)
+            node.bound = self._check_size(state.name, output, None)
         return output, following, assigned
 
     def _fail(self, state: State, raw: Any, env: Env) -> None:
@@ -579,7 +667,7 @@ class Execution:
                         self._evaluation_failed(err)
                         self.record(f"{state.type}StateFailed", state.name, None)
                     raise
-                delay = retrier.delay(attempts[retrier_index], self._random())
+                delay = retrier.delay(attempts[retrier_index], self.random())
                 attempts[retrier_index] += 1
                 retry_count += 1
                 self.note(
@@ -1117,7 +1205,7 @@ class Execution:
         # No storage here: the output AWS gives once the results are exported.
         bucket = parameters.get("Bucket") if isinstance(parameters, Mapping) else None
         prefix = parameters.get("Prefix", "") if isinstance(parameters, Mapping) else ""
-        key = f"{prefix.rstrip('/')}/{self._uuid()}/manifest.json".lstrip("/")
+        key = f"{prefix.rstrip('/')}/{self.uuid()}/manifest.json".lstrip("/")
         return {"MapRunArn": map_run, "ResultWriterDetails": {"Bucket": bucket, "Key": key}}
 
     def _tolerated_percentage(self, state: State, data: Any, env: Env) -> float:
@@ -1175,7 +1263,31 @@ class Execution:
         return result
 
 
-_EXECUTION_STATES: Final = frozenset({"Task", "Parallel", "Map"})
+_KEEP_EFFECTIVE: Final = frozenset({"Choice", "Wait", "Succeed"})
+"""States whose output before OutputPath is their effective input."""
+
+
+def _same_moment(moment: Any) -> datetime:
+    return moment  # type: ignore[no-any-return]
+
+
+def _merged_bound(
+    path: JsonPath | None, raw_bound: int | None, result_bound: int | None
+) -> int | None:
+    """An upper bound of the size of ``raw`` with ``result`` placed at ``path`` (ResultPath).
+
+    No path keeps ``raw``; ``$`` is ``result``. Otherwise the result replaces
+    what is there (which only shrinks ``raw``) or is added with its key, and
+    every missing object on the way is created: at most the key, its colon,
+    a comma and the object's braces per name in the path.
+    """
+    if path is None:
+        return raw_bound
+    if not path.segments:
+        return result_bound
+    if raw_bound is None or result_bound is None:
+        return None
+    return raw_bound + result_bound + path.insert_overhead
 
 
 def _find_catcher(catchers: tuple[Catcher, ...], error: StatesError) -> Catcher | None:

@@ -96,7 +96,15 @@ class JsonPath:
     ``variable`` set to the variable's name.
     """
 
-    __slots__ = ("definite", "root", "segments", "text", "variable")
+    __slots__ = (
+        "definite",
+        "insert_overhead",
+        "root",
+        "segments",
+        "selects_part",
+        "text",
+        "variable",
+    )
 
     def __init__(
         self, text: str, root: str, segments: tuple[_Segment, ...], variable: str | None = None
@@ -113,6 +121,18 @@ class JsonPath:
         )
         if segments and segments[-1][0] == _FUNCTION:
             self.definite = all(kind in (_KEY, _INDEX) for kind, _ in segments[:-1])
+        # Whether what the path reads is a part of the value it reads from:
+        # names, single indexes, and a trailing property union (a subset of
+        # one object's members). Its JSON text is then never longer.
+        self.selects_part = self.definite and (not segments or segments[-1][0] != _FUNCTION)
+        # The most bytes placing a value at this path (a ResultPath) adds
+        # besides the value: per name, its JSON text, a colon, a comma and the
+        # braces of an object created for it.
+        self.insert_overhead = sum(
+            len(json.dumps(arg, ensure_ascii=False).encode()) + 4
+            for kind, arg in segments
+            if kind == _KEY
+        )
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"

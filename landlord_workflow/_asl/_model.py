@@ -112,7 +112,9 @@ class State:
         "default",
         "distributed",
         "end",
+        "entered_event",
         "error",
+        "exited_event",
         "heartbeat",
         "input_path",
         "item_reader",
@@ -141,12 +143,18 @@ class State:
         "tolerated_count",
         "tolerated_percentage",
         "type",
+        "with_retry",
     )
 
     def __init__(self, name: str, state_type: str, jsonata: bool) -> None:
         self.name = name
         self.type = state_type
         self.jsonata = jsonata
+        # AWS's history event types for this state, and whether its context
+        # object has a RetryCount (states that run work: Task, Parallel, Map).
+        self.entered_event = f"{state_type}StateEntered"
+        self.exited_event = f"{state_type}StateExited"
+        self.with_retry = state_type in ("Task", "Parallel", "Map")
         self.next: str | None = None
         self.end = False
         # Data flow (JSONPath): None means the field was null; the default is "$".

@@ -36,7 +36,7 @@ from landlord_workflow._asl._jsonpath import (
     compile_path,
 )
 from landlord_workflow._asl._scope import Env
-from landlord_workflow._asl._values import compact_json
+from landlord_workflow._asl._values import compact_json, payload_size
 
 __all__ = [
     "Expr",
@@ -48,6 +48,7 @@ __all__ = [
     "is_jsonata_string",
     "jsonata_expression",
     "path_reader",
+    "size_bound",
 ]
 
 Expr = Callable[[Any, Env], Any]
@@ -69,12 +70,73 @@ def constant(value: Any) -> Expr:
     def fixed(data: Any, env: Env) -> Any:
         return value
 
+    size: list[int] = []
+
+    def bound(data_bound: int | None) -> int | None:
+        if not size:
+            size.append(payload_size(value))  # measured once, on first use
+        return size[0]
+
     fixed.constant = True  # type: ignore[attr-defined]
+    fixed.bound = bound  # type: ignore[attr-defined]
     return fixed
 
 
 def _is_constant(expr: Expr) -> bool:
     return getattr(expr, "constant", False) is True
+
+
+# -- size bounds -------------------------------------------------------------------
+#
+# An expression may carry ``bound(data_bound) -> int | None``: an upper bound
+# of the UTF-8 size (compact JSON) of what it returns, given an upper bound of
+# the size of the data it reads (None: unknown). The interpreter uses them to
+# skip measuring outputs that cannot be over the payload limit; anything
+# without one (context, variables, intrinsics, JSONata) is measured.
+
+
+def size_bound(expr: Expr, data_bound: int | None) -> int | None:
+    """``expr``'s bound for data of at most ``data_bound`` bytes, or None if unknown."""
+    bound = getattr(expr, "bound", None)
+    return None if bound is None else bound(data_bound)
+
+
+def _same_bound(data_bound: int | None) -> int | None:
+    # A definite path on the data selects a part of it: its JSON text is a
+    # piece of the data's text (a trailing property union, a subset of one
+    # object's members), so it is no longer.
+    return data_bound
+
+
+def _object_bound(parts: tuple[tuple[int, Expr], ...]) -> Callable[[int | None], int | None]:
+    # {"k1":v1,"k2":v2}: braces, each key with its colon, the values, the commas.
+    fixed = 2 + sum(key_size + 1 for key_size, _ in parts) + max(len(parts) - 1, 0)
+
+    def bound(data_bound: int | None) -> int | None:
+        total = fixed
+        for _, expr in parts:
+            part = size_bound(expr, data_bound)
+            if part is None:
+                return None
+            total += part
+        return total
+
+    return bound
+
+
+def _list_bound(items: tuple[Expr, ...]) -> Callable[[int | None], int | None]:
+    fixed = 2 + max(len(items) - 1, 0)
+
+    def bound(data_bound: int | None) -> int | None:
+        total = fixed
+        for expr in items:
+            part = size_bound(expr, data_bound)
+            if part is None:
+                return None
+            total += part
+        return total
+
+    return bound
 
 
 # ------------------------------------------------------------------ JSONPath
@@ -99,6 +161,7 @@ def path_reader(path: JsonPath, describe_missing: Callable[[JsonPath, Any, str],
         def whole(data: Any, env: Env) -> Any:
             return data
 
+        whole.bound = _same_bound  # type: ignore[attr-defined]
         return whole
 
     def read(data: Any, env: Env) -> Any:
@@ -115,6 +178,8 @@ def path_reader(path: JsonPath, describe_missing: Callable[[JsonPath, Any, str],
             )
         return value
 
+    if path.root == "$" and path.selects_part:
+        read.bound = _same_bound  # type: ignore[attr-defined]
     return read
 
 
@@ -187,6 +252,9 @@ def compile_jsonpath_template(payload: Any, field: str = "") -> Expr:
         def render_object(data: Any, env: Env) -> Any:
             return {key: expr(data, env) for key, expr in frozen}
 
+        render_object.bound = _object_bound(  # type: ignore[attr-defined]
+            tuple((payload_size(key), expr) for key, expr in frozen)
+        )
         return render_object
     if isinstance(payload, list):
         items = [
@@ -200,6 +268,7 @@ def compile_jsonpath_template(payload: Any, field: str = "") -> Expr:
         def render_list(data: Any, env: Env) -> Any:
             return [expr(data, env) for expr in frozen_items]
 
+        render_list.bound = _list_bound(frozen_items)  # type: ignore[attr-defined]
         return render_list
     return constant(payload)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from landlord_workflow._asl._jsonpath import MISSING
 
-__all__ = ["Env", "Variables", "format_time"]
+__all__ = ["ContextSource", "Env", "Variables", "format_time"]
 
 
 def format_time(moment: datetime) -> str:
@@ -74,6 +74,26 @@ class Variables:
         return iter(self.visible())
 
 
+class ContextSource(Protocol):
+    """Where an `Env` gets what is the same for every state of an execution."""
+
+    def random(self) -> float:
+        """A float in [0, 1) from the execution's seedable source."""
+        ...
+
+    def uuid(self) -> str:
+        """A random UUID string from the execution's seedable source."""
+        ...
+
+    def now_millis(self) -> int:
+        """The execution clock in milliseconds since the epoch."""
+        ...
+
+    def context_object(self, state: Any, entered: Any) -> dict[str, Any]:
+        """The context object of ``state`` (a compiled state) entered at ``entered``."""
+        ...
+
+
 class Env:
     """The evaluation environment of one state visit.
 
@@ -82,56 +102,65 @@ class Env:
     execution's seedable source; ``now_millis()`` the execution clock;
     ``input``, ``result`` and ``error_output`` feed JSONata's ``$states``
     (``result``/``error_output`` are `MISSING` until they exist).
+
+    An Env is built for every state, so it holds only references: the
+    context object is assembled by ``source`` from ``state`` and
+    ``entered`` the first time an expression reads it.
     """
 
     __slots__ = (
         "_context",
-        "_make_context",
+        "_entered",
+        "_source",
+        "_state",
         "error_output",
         "input",
-        "now_millis",
-        "random",
         "result",
-        "uuid",
         "variables",
     )
 
-    def __init__(  # noqa: PLR0917
+    def __init__(
         self,
-        make_context: Callable[[], dict[str, Any]],
+        source: ContextSource,
+        state: Any,
+        entered: Any,
         variables: Variables,
-        random: Callable[[], float],
-        uuid: Callable[[], str],
-        now_millis: Callable[[], int],
         state_input: Any = None,
     ) -> None:
-        self._make_context = make_context
-        self.now_millis = now_millis
+        self._source = source
+        self._state = state
+        self._entered = entered
         self._context: dict[str, Any] | None = None
         self.variables = variables
-        self.random = random
-        self.uuid = uuid
         self.input = state_input
         self.result: Any = MISSING
         self.error_output: Any = MISSING
 
     @property
+    def random(self) -> Callable[[], float]:
+        """A float in [0, 1) from the execution's seedable source (a callable)."""
+        return self._source.random
+
+    @property
+    def uuid(self) -> Callable[[], str]:
+        """A random UUID string from the execution's seedable source (a callable)."""
+        return self._source.uuid
+
+    @property
+    def now_millis(self) -> Callable[[], int]:
+        """The execution clock in milliseconds (a callable)."""
+        return self._source.now_millis
+
+    @property
     def context(self) -> dict[str, Any]:
         """The context object (built on first use)."""
         if self._context is None:
-            self._context = self._make_context()
+            self._context = self._source.context_object(self._state, self._entered)
         return self._context
 
     def with_context(self, extra: Mapping[str, Any]) -> Env:
         """A copy whose context object also has ``extra`` (``Task``, ``Map`` entries)."""
-        env = Env(
-            self._make_context,
-            self.variables,
-            self.random,
-            self.uuid,
-            self.now_millis,
-            self.input,
-        )
+        env = Env(self._source, self._state, self._entered, self.variables, self.input)
         env._context = {**self.context, **extra}
         env.result = self.result
         env.error_output = self.error_output

@@ -27,15 +27,34 @@ __all__ = [
 
 _ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
+# The same C encoder ``_ENCODER.encode`` builds on every call, built once and
+# without the circular-reference table: values in an execution are trees (they
+# come from JSON text or are built new, and are never modified in place). A
+# value that is not a tree (a cycle) ends in RecursionError, and is encoded
+# again the checking way, which raises what it always raised.
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_FAST: Final = (
+    _make_encoder(
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+    if _make_encoder is not None
+    else None
+)
+
 
 def compact_json(value: Any) -> str:
     """``value`` as compact JSON text (what AWS prints and measures)."""
+    if _FAST is not None:
+        try:
+            return "".join(_FAST(value, 0))
+        except RecursionError:
+            pass
     return _ENCODER.encode(value)
 
 
 def payload_size(value: Any) -> int:
     """Size of ``value`` in UTF-8 bytes of compact JSON."""
-    text = _ENCODER.encode(value)
+    text = compact_json(value)
     # Only non-ASCII text needs encoding to count its bytes.
     return len(text) if text.isascii() else len(text.encode())
 

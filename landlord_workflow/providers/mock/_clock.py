@@ -11,13 +11,27 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable
+import time
+import types
+from collections.abc import Callable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
-__all__ = ["Clock", "RealClock", "TimerHandle", "VirtualClock"]
+__all__ = ["Clock", "RealClock", "Stamps", "TimerHandle", "VirtualClock", "stamps_for"]
 
 _LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@types.coroutine
+def _one_pass() -> Generator[None, None, None]:
+    # A bare yield: the task gives the loop one pass, exactly what
+    # ``asyncio.sleep(0)`` does, without its two coroutine frames.
+    yield
+
+
+def _yield_once() -> Coroutine[Any, Any, None]:
+    return cast("Coroutine[Any, Any, None]", _one_pass())
 
 
 @runtime_checkable
@@ -57,9 +71,11 @@ class RealClock:
         """The current UTC time."""
         return datetime.now(UTC)
 
-    async def sleep(self, seconds: float) -> None:
-        """``asyncio.sleep``."""
-        await asyncio.sleep(max(seconds, 0))
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        """``asyncio.sleep`` (``<= 0`` just yields to the loop once)."""
+        if seconds <= 0:
+            return _yield_once()
+        return asyncio.sleep(seconds)
 
     def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
         """``loop.call_later``."""
@@ -161,11 +177,20 @@ class VirtualClock:
         """The simulated current time (UTC); never later than `datetime.max`."""
         return self._start + timedelta(seconds=min(self._offset, self._end))
 
-    async def sleep(self, seconds: float) -> None:
+    def _stamp(self) -> object:
+        """`now` as a number (the offset): `_at` turns it into the same datetime."""
+        return min(self._offset, self._end)
+
+    def _at(self, stamp: object) -> datetime:
+        return self._start + timedelta(seconds=cast("float", stamp))
+
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
         """Wait ``seconds`` of simulated time; ``<= 0`` only yields to the loop."""
         if seconds <= 0:
-            await asyncio.sleep(0)
-            return
+            return _yield_once()
+        return self._sleep(seconds)
+
+    async def _sleep(self, seconds: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
         def wake() -> None:
@@ -251,3 +276,39 @@ class VirtualClock:
             self._drop_cancelled()
             if self._timers:
                 self._fire_until(self._timers[0].when)
+
+
+class Stamps:
+    """Cheap timestamps for history events, read back as the clock's datetimes.
+
+    ``stamp()`` is a number taken now; ``at(stamp)`` is the datetime the
+    clock's ``now()`` returned at that moment. An execution takes a dozen
+    stamps and most are never read, so the datetime is built only when the
+    history is.
+    """
+
+    __slots__ = ("at", "stamp")
+
+    def __init__(self, stamp: Callable[[], object], at: Callable[[object], datetime]) -> None:
+        self.stamp = stamp
+        self.at = at
+
+
+def _real_at(nanoseconds: object) -> datetime:
+    # datetime.now() floors the same system clock to the microsecond: the same value.
+    return _EPOCH + timedelta(microseconds=cast("int", nanoseconds) // 1000)
+
+
+def _same(moment: object) -> datetime:
+    return moment  # type: ignore[return-value]
+
+
+def stamps_for(clock: Clock) -> Stamps:
+    """The `Stamps` of ``clock``: integer nanoseconds of the system clock for the
+    `RealClock`, the simulated offset for the `VirtualClock`, ``now()`` itself
+    for any other clock."""
+    if type(clock) is RealClock:
+        return Stamps(time.time_ns, _real_at)
+    if type(clock) is VirtualClock:
+        return Stamps(clock._stamp, clock._at)
+    return Stamps(clock.now, _same)

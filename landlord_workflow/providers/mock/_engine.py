@@ -24,6 +24,7 @@ from landlord_workflow._asl import (
     TaskHandler,
     compile_definition,
 )
+from landlord_workflow._asl._values import compact_json
 from landlord_workflow._json import encode_json
 from landlord_workflow._limits import (
     MAX_HISTORY_EVENTS,
@@ -51,7 +52,7 @@ from landlord_workflow.errors import (
     TransientError,
     WorkflowNotFoundError,
 )
-from landlord_workflow.providers.mock._clock import Clock, RealClock
+from landlord_workflow.providers.mock._clock import Clock, RealClock, stamps_for
 from landlord_workflow.providers.mock._execution import ExecutionRecord
 from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock._runtime import Callback, MockRuntime, execution_random
@@ -130,6 +131,18 @@ def _bits(record: ExecutionRecord) -> int:
     return source.getrandbits(128)
 
 
+def _output_text(output: Any) -> str:
+    """The output as compact JSON text (non-finite numbers as Python writes them)."""
+    try:
+        return compact_json(output)
+    except ValueError:
+        return json.dumps(output, separators=(",", ":"), ensure_ascii=False)
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode())
+
+
 def _seconds(value: float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
@@ -190,6 +203,7 @@ class MockProvider(AsyncResource):
         self._name = name
         self._prefix = f"{name}:"
         self._clock: Clock = clock if clock is not None else RealClock()
+        self._stamps = stamps_for(self._clock)
         self._handlers: dict[str, TaskHandler] = dict(task_handlers or {})
         self.echo_unknown_tasks = echo_unknown_tasks
         """Whether a Task without a handler returns its input instead of failing."""
@@ -395,14 +409,14 @@ class MockProvider(AsyncResource):
 
     def _payload(self, value: Any, field: str = "input") -> tuple[str, Any]:
         try:
-            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            text = compact_json(value)  # strict: no NaN or Infinity
         except ValueError:
             raise InvalidSpecError.single(
                 field, "must be strict JSON: NaN and Infinity have no JSON form"
             ) from None
         except (TypeError, RecursionError):
             raise InvalidSpecError.single(field, "must be JSON-serializable") from None
-        size = len(text.encode())
+        size = len(text) if text.isascii() else len(text.encode())
         if size > self._max_payload:
             raise InvalidSpecError.single(
                 field, f"is {size} bytes; the limit is {self._max_payload} bytes"
@@ -486,6 +500,7 @@ class MockProvider(AsyncResource):
             input_value=input_value,
             timeout_seconds=timeout_seconds,
             clock=self._clock,
+            stamps=self._stamps,
             random_source=execution_random(self.random_seed, execution_id, 0),
         )
         self._executions[execution_id] = record
@@ -531,6 +546,7 @@ class MockProvider(AsyncResource):
             checkpoint=record.checkpoint,
             max_payload_bytes=self._max_payload,
             history_limit=self._max_events,
+            input_size=_utf8_size(record.input_text),
         )
         record.execution = execution
         record.checkpoint = None
@@ -611,7 +627,7 @@ class MockProvider(AsyncResource):
         record.state = state
         record.error = error
         if state is ExecutionState.SUCCEEDED:
-            record.output_text = json.dumps(output, separators=(",", ":"), ensure_ascii=False)
+            record.output_text = _output_text(output)
         elif state is ExecutionState.TIMED_OUT:
             record.append_final("ExecutionTimedOut", "ExecutionTimedOut")
         elif state is ExecutionState.CANCELLED:
@@ -623,7 +639,7 @@ class MockProvider(AsyncResource):
                 "ExecutionFailed", "ExecutionFailed", error=error.code, cause=error.cause
             )
         record.stop_time = self._clock.now()
-        task = record.task
+        task, record.task = record.task, None
         if task is not None and task is not asyncio.current_task() and not task.done():
             task.cancel()
         if (
@@ -859,6 +875,7 @@ class MockProvider(AsyncResource):
             input_value=request.input,
             timeout_seconds=None,
             clock=self._clock,
+            stamps=self._stamps,
             random_source=execution_random(self.random_seed, parent.execution_id, 0),
         )
         info = ExecutionInfo(

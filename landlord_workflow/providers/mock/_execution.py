@@ -7,6 +7,11 @@ only the events of the contract (``StateEntered``, ``StateExited``,
 ``details["raw_type"]`` (AWS's type) and ``details["state"]``, as
 `landlord_workflow._asl._history.contract_event` maps them (the ASL
 workflow on Temporal keeps the same).
+
+Recording is the hot path of every state, so the record keeps each event
+as it came (a stamp, AWS's type, the state, the core's details, which the
+core never modifies), four slots in one flat list, and maps it to the
+contract's form only when the history is read.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ import json
 import random
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from landlord_workflow._asl._history import contract_event
+from landlord_workflow._asl._history import CONTRACT_TYPES, contract_event
 from landlord_workflow._types import (
     ExecutionError,
     ExecutionEvent,
@@ -29,10 +34,16 @@ from landlord_workflow._types import (
 
 if TYPE_CHECKING:
     from landlord_workflow._asl import Execution, Machine
-    from landlord_workflow.providers.mock._clock import Clock, TimerHandle
+    from landlord_workflow.providers.mock._clock import Clock, Stamps, TimerHandle
     from landlord_workflow.providers.mock._runtime import Callback
 
 __all__ = ["ExecutionRecord", "iso"]
+
+_FINAL: Final = object()
+"""In the state slot of an event the engine recorded itself (its details are final)."""
+
+
+_KEPT: Final = CONTRACT_TYPES
 
 
 def iso(moment: datetime) -> str:
@@ -65,6 +76,7 @@ class ExecutionRecord:
         "random",
         "redrive_count",
         "redrive_time",
+        "stamps",
         "start_time",
         "state",
         "stop_time",
@@ -86,6 +98,7 @@ class ExecutionRecord:
         input_value: Any,
         timeout_seconds: float | None,
         clock: Clock,
+        stamps: Stamps,
         random_source: random.Random,
     ) -> None:
         self.execution_id = execution_id
@@ -96,13 +109,15 @@ class ExecutionRecord:
         self.input_value = input_value
         self.timeout_seconds = timeout_seconds
         self.clock = clock
+        self.stamps = stamps
         self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
         self.stop_time: datetime | None = None
         self.output_text: str | None = None
         self.error: ExecutionError | None = None
-        self.events: list[tuple[datetime, str, dict[str, Any]]] = []
+        self.events: list[Any] = []
+        """Flat: ``stamp, event type, state, details`` per event (see `history`)."""
         self.redrive_count = 0
         self.redrive_time: datetime | None = None
         self.generation = 0
@@ -125,25 +140,35 @@ class ExecutionRecord:
         details: Mapping[str, Any] | None,
     ) -> None:
         """Keep the contract's events (the core counts the rest)."""
-        contract = contract_event(event_type, state, details)
-        if contract is None:
+        kind = _KEPT.get(event_type)
+        if kind is None:
             return
-        kind, kept = contract
         if kind == "StateEntered":
             self.current_state = state or self.current_state
-        self.events.append((self.clock.now(), kind, kept))
+        self.events += (self.stamps.stamp(), event_type, state, details)
 
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
         """Append an event the engine records itself (time-out, stop)."""
         details["raw_type"] = raw_type
-        self.events.append((self.clock.now(), kind, details))
+        self.events += (self.stamps.stamp(), kind, _FINAL, details)
 
     def history(self) -> tuple[ExecutionEvent, ...]:
         """Fresh event values (details deep-copied)."""
-        return tuple(
-            ExecutionEvent(timestamp=moment, type=kind, details=copy.deepcopy(details))
-            for moment, kind, details in self.events
-        )
+        events = self.events
+        at = self.stamps.at
+        history = []
+        for index in range(0, len(events), 4):
+            stamp, event_type, state, details = events[index : index + 4]
+            if state is _FINAL:
+                kind, kept = event_type, details
+            else:
+                contract = contract_event(event_type, state, details)
+                assert contract is not None  # noqa: S101 - only contract events are kept
+                kind, kept = contract
+            history.append(
+                ExecutionEvent(timestamp=at(stamp), type=kind, details=copy.deepcopy(kept))
+            )
+        return tuple(history)
 
     # --------------------------------------------------------------- status
 

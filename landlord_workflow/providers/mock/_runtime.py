@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid as uuid_module
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -62,14 +62,17 @@ class MockRuntime:
             provider.random_seed, record.execution_id, record.redrive_count
         )
         self._tokens = 0
+        # The core's optional cheap clock reading (see `Execution`).
+        self.stamp = provider._stamps.stamp
+        self.at = provider._stamps.at
 
     # ---------------------------------------------------------------- basics
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def sleep(self, seconds: float) -> None:
-        await self.clock.sleep(seconds)
+    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+        return self.clock.sleep(seconds)
 
     def random(self) -> float:
         return self._random.random()
