@@ -42,7 +42,7 @@ from landlord_workflow._asl._errors import (
 )
 from landlord_workflow._asl._jsonpath import MISSING, JsonPath
 from landlord_workflow._asl._model import Catcher, Machine, Retrier, State
-from landlord_workflow._asl._payload import size_bound
+from landlord_workflow._asl._payload import WHOLE, size_bound
 from landlord_workflow._asl._routing import parse_resource, task_context
 from landlord_workflow._asl._runtime import (
     ChildExecution,
@@ -343,7 +343,10 @@ class Execution:
             node.entered = entered
             env = Env(self, state, stamp(), scope, data)
             try:
-                output, following, assigned = await self._visit(state, data, env, node, resume)
+                if state.waits:
+                    output, following, assigned = await self._visit(state, data, env, node, resume)
+                else:
+                    output, following, assigned = self._visit_now(state, data, env, node)
             except StatesError as err:
                 err.at(name, entered)
                 if state.type == "Fail":
@@ -466,28 +469,31 @@ class Execution:
 
     # ------------------------------------------------------------- states
 
-    async def _visit(  # noqa: PLR0915 - one flat pass per state type
-        self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None
+    def _visit_now(
+        self, state: State, raw: Any, env: Env, node: _Node
     ) -> tuple[Any, str | None, dict[str, Any] | None]:
-        """Run one state: (output, next state or None, variables it assigns).
+        """Run a state that never waits (Pass, Choice, Succeed, Fail), without a coroutine.
 
-        Leaves in ``node.bound`` an upper bound of the output's size (or None).
+        Returns (output, next state or None, variables it assigns) and leaves
+        in ``node.bound`` an upper bound of the output's size (or None).
         """
         kind = state.type
         if kind == "Fail":
             self._fail(state, raw, env)
         if state.jsonata:
-            return await self._visit_jsonata(state, raw, env, node, resume)
+            if kind == "Choice":
+                target, assign_expr, output_expr = self._choose_jsonata(state, raw, env)
+                return self._jsonata_end(
+                    state, raw, env, node, raw, target, assign_expr, output_expr
+                )
+            return self._jsonata_end(
+                state, raw, env, node, raw, state.next, state.assign, state.output
+            )
         # JSONPath. InputPath null means the state sees {} (ResultPath still uses raw).
         raw_bound = node.bound
-        if state.input_path is None:
-            effective: Any = {}
-            effective_bound: int | None = 2
-        else:
-            effective = state.input_path(raw, env)
-            effective_bound = size_bound(state.input_path, raw_bound)
+        effective, effective_bound = self._effective(state, raw, env, raw_bound)
         assigned: dict[str, Any] | None = None
-        following = state.next
+        following: str | None = state.next
         if kind == "Pass":
             if state.parameters is not None:
                 result = state.parameters(effective, env)
@@ -500,21 +506,38 @@ class Execution:
             if state.assign is not None:
                 assigned = _assignments(state.assign(result, env))
             merged = _apply_result_path(raw, state.result_path, result)
-        elif kind == "Choice":
-            following, assign = self._choose(state, effective, env)
-            if assign is not None:
-                assigned = _assignments(assign(effective, env))
-            merged = result = effective
-            result_bound = effective_bound
-        elif kind == "Wait":
+            merged_bound = _merged_bound(state.result_path, raw_bound, result_bound)
+        else:
+            if kind == "Choice":
+                following, assign = self._choose(state, effective, env)
+                if assign is not None:
+                    assigned = _assignments(assign(effective, env))
+            merged, merged_bound = effective, effective_bound
+        return self._output(state, raw, merged, merged_bound, env, node), following, assigned
+
+    async def _visit(
+        self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None
+    ) -> tuple[Any, str | None, dict[str, Any] | None]:
+        """Run a state that waits (Wait, Task, Parallel, Map); as `_visit_now`."""
+        kind = state.type
+        if state.jsonata:
+            result: Any = raw
+            if kind == "Wait":
+                await self._wait(state, raw, env)
+            else:
+                result = await self._execute(state, raw, env, node, resume)
+                env.result = result
+            return self._jsonata_end(
+                state, raw, env, node, result, state.next, state.assign, state.output
+            )
+        raw_bound = node.bound
+        effective, effective_bound = self._effective(state, raw, env, raw_bound)
+        assigned: dict[str, Any] | None = None
+        if kind == "Wait":
             await self._wait(state, effective, env)
             if state.assign is not None:
                 assigned = _assignments(state.assign(effective, env))
-            merged = result = effective
-            result_bound = effective_bound
-        elif kind == "Succeed":
-            merged = result = effective
-            result_bound = effective_bound
+            merged, merged_bound = effective, effective_bound
         else:
             result = await self._execute(state, effective, env, node, resume)
             if state.assign is not None:
@@ -525,41 +548,48 @@ class Execution:
             # The result's size is unknown; measuring it alone is cheaper than
             # measuring the merged output (when it is merged into the input).
             result_bound = payload_size(result) if merged is not raw and raw_bound else None
-        if kind in _KEEP_EFFECTIVE:
-            merged_bound = result_bound
-        else:
             merged_bound = _merged_bound(state.result_path, raw_bound, result_bound)
-        return self._output(state, raw, merged, merged_bound, env, node), following, assigned
+        return self._output(state, raw, merged, merged_bound, env, node), state.next, assigned
+
+    def _effective(
+        self, state: State, raw: Any, env: Env, raw_bound: int | None
+    ) -> tuple[Any, int | None]:
+        """InputPath (null: ``{}``) and a bound of the effective input's size."""
+        path = state.input_path
+        if path is WHOLE:
+            return raw, raw_bound
+        if path is None:
+            return {}, 2
+        return path(raw, env), size_bound(path, raw_bound)
 
     def _output(  # noqa: PLR0917
         self, state: State, raw: Any, merged: Any, merged_bound: int | None, env: Env, node: _Node
     ) -> Any:
         """OutputPath, then the size check (``node.bound``: the output's bound)."""
-        if state.output_path is None:
-            output: Any = {}
-            output_bound: int | None = 2
+        path = state.output_path
+        if path is WHOLE:
+            output, output_bound = merged, merged_bound
+        elif path is None:
+            output, output_bound = {}, 2
         else:
-            output = state.output_path(merged, env)
-            output_bound = size_bound(state.output_path, merged_bound)
+            output = path(merged, env)
+            output_bound = size_bound(path, merged_bound)
         if output is not raw:
             node.bound = self._check_size(state.name, output, output_bound)
         return output
 
-    async def _visit_jsonata(
-        self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None
+    def _jsonata_end(  # noqa: PLR0917
+        self,
+        state: State,
+        raw: Any,
+        env: Env,
+        node: _Node,
+        result: Any,
+        following: str | None,
+        assign_expr: Any,
+        output_expr: Any,
     ) -> tuple[Any, str | None, dict[str, Any] | None]:
-        kind = state.type
-        following = state.next
-        output_expr = state.output
-        assign_expr = state.assign
-        result: Any = raw
-        if kind == "Choice":
-            following, assign_expr, output_expr = self._choose_jsonata(state, raw, env)
-        elif kind == "Wait":
-            await self._wait(state, raw, env)
-        elif kind in ("Task", "Parallel", "Map"):
-            result = await self._execute(state, raw, env, node, resume)
-            env.result = result
+        """JSONata: ``Assign`` and ``Output`` side by side, then the size check."""
         assigned = assign_expr(raw, env) if assign_expr is not None else None
         output = output_expr(raw, env) if output_expr is not None else result
         if output is not raw:
@@ -1353,6 +1383,10 @@ def _apply_result_path(raw: Any, path: JsonPath | None, result: Any) -> Any:
     segments = path.segments
     if not segments:
         return result
+    if len(segments) == 1 and type(raw) is dict:
+        kind, key = segments[0]
+        if kind == 0:  # $.key on an object: a copy with the key set (as _assign_at)
+            return {**raw, key: result}
     return _assign_at(raw, segments, 0, result, path)
 
 

@@ -143,6 +143,7 @@ class State:
         "tolerated_count",
         "tolerated_percentage",
         "type",
+        "waits",
         "with_retry",
     )
 
@@ -155,6 +156,8 @@ class State:
         self.entered_event = f"{state_type}StateEntered"
         self.exited_event = f"{state_type}StateExited"
         self.with_retry = state_type in ("Task", "Parallel", "Map")
+        # Whether running it may wait (the others run without a coroutine).
+        self.waits = state_type in ("Task", "Parallel", "Map", "Wait")
         self.next: str | None = None
         self.end = False
         # Data flow (JSONPath): None means the field was null; the default is "$".

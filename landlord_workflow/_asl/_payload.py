@@ -39,6 +39,7 @@ from landlord_workflow._asl._scope import Env
 from landlord_workflow._asl._values import compact_json, payload_size
 
 __all__ = [
+    "WHOLE",
     "Expr",
     "TemplateError",
     "compile_jsonata_template",
@@ -151,18 +152,22 @@ def _root(path: JsonPath, data: Any, env: Env) -> Any:
     return env.variables.lookup(path.variable)
 
 
+def _whole(data: Any, env: Env) -> Any:
+    return data
+
+
+_whole.bound = _same_bound  # type: ignore[attr-defined]
+WHOLE: Expr = _whole
+"""The path ``$``: the data itself (the interpreter skips calling it)."""
+
+
 def path_reader(path: JsonPath, describe_missing: Callable[[JsonPath, Any, str], str]) -> Expr:
     """Read ``path``; a definite path that selects nothing fails ``States.Runtime``.
 
     ``describe_missing(path, root_value, jayway_message)`` words the cause.
     """
     if path.is_root and path.root == "$":
-
-        def whole(data: Any, env: Env) -> Any:
-            return data
-
-        whole.bound = _same_bound  # type: ignore[attr-defined]
-        return whole
+        return WHOLE
 
     def read(data: Any, env: Env) -> Any:
         root = _root(path, data, env)

@@ -4,15 +4,17 @@ and the virtual clock."""
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from conftest import make_spec
 
-from landlord_workflow import InvalidSpecError
+from landlord_workflow import ExecutionInput, InvalidSpecError
 from landlord_workflow._asl.structure import structure_problems
 from landlord_workflow._limits import name_problem
-from landlord_workflow.providers.mock import VirtualClock
+from landlord_workflow.providers.mock import MockProvider, RealClock, VirtualClock
 
 OK = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
 
@@ -303,3 +305,55 @@ async def test_manual_advance_fires_due_timers_and_cancelled_timers_never_fire()
 def test_virtual_clock_needs_an_aware_start() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         VirtualClock(start=datetime(2024, 1, 1))
+
+
+# ------------------------------------------------------- history timestamps
+
+WAITS = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Wait", "Seconds": 90, "Next": "B"},
+        "B": {"Type": "Pass", "End": True},
+    },
+}
+
+
+class _OwnClock(RealClock):
+    """A clock of the user's own (any Clock): the engine reads its now()."""
+
+    def now(self) -> datetime:
+        return datetime(2030, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("clock_kind", ["virtual", "real", "own"])
+async def test_history_timestamps_are_the_clocks_time_when_each_event_happened(
+    clock_kind: str,
+) -> None:
+    """Events are stamped cheaply and read back as the datetimes ``clock.now()``
+    gives: exact on a VirtualClock, between start and stop on the real clock,
+    the clock's own answer for any other Clock."""
+    clock = {"virtual": VirtualClock(), "real": RealClock(), "own": _OwnClock()}[clock_kind]
+    definition = WAITS if clock_kind == "virtual" else OK
+    async with MockProvider(clock=clock) as provider:
+        await provider.create_workflow(make_spec(definition, workflow_id="wf"))
+        started = await provider.start_execution("wf", ExecutionInput(execution_name="e"))
+        async with aclosing(provider.watch_execution(started.execution_id)) as statuses:
+            async for status in statuses:
+                if status.state.is_terminal:
+                    break
+        status = await provider.get_execution_status(started.execution_id, include_history=True)
+    times = [event.timestamp for event in status.history]
+    assert status.stop_time is not None
+    assert times == sorted(times)
+    assert all(moment.tzinfo is not None and moment.utcoffset() == timedelta(0) for moment in times)
+    if clock_kind == "virtual":
+        assert times[0] == status.start_time
+        assert [event.type for event in status.history][2:4] == ["StateExited", "StateEntered"]
+        assert times[2] - times[1] == timedelta(seconds=90)
+        assert times[-1] == status.stop_time
+    elif clock_kind == "real":
+        assert status.start_time <= times[0]
+        assert times[-1] <= status.stop_time
+    else:
+        assert set(times) == {clock.now()}

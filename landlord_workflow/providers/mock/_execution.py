@@ -43,7 +43,21 @@ _FINAL: Final = object()
 """In the state slot of an event the engine recorded itself (its details are final)."""
 
 
-_KEPT: Final = CONTRACT_TYPES
+class _Kept:
+    """An AWS event type the record keeps: whether it enters a state, and the one
+    key its details usually have (the record then keeps just that value)."""
+
+    __slots__ = ("entered", "event_type", "key")
+
+    def __init__(self, event_type: str, kind: str) -> None:
+        self.event_type = event_type
+        self.entered = kind == "StateEntered"
+        self.key = {"StateEntered": "input", "StateExited": "output"}.get(kind)
+        if event_type == "ExecutionSucceeded":
+            self.key = "output"
+
+
+_KEPT: Final = {event_type: _Kept(event_type, kind) for event_type, kind in CONTRACT_TYPES.items()}
 
 
 def iso(moment: datetime) -> str:
@@ -117,7 +131,8 @@ class ExecutionRecord:
         self.output_text: str | None = None
         self.error: ExecutionError | None = None
         self.events: list[Any] = []
-        """Flat: ``stamp, event type, state, details`` per event (see `history`)."""
+        """Flat: ``stamp, event type, state, details`` per event (see `history`);
+        the event type is a `_Kept` when only the value of its one key is kept."""
         self.redrive_count = 0
         self.redrive_time: datetime | None = None
         self.generation = 0
@@ -140,12 +155,17 @@ class ExecutionRecord:
         details: Mapping[str, Any] | None,
     ) -> None:
         """Keep the contract's events (the core counts the rest)."""
-        kind = _KEPT.get(event_type)
-        if kind is None:
+        kept = _KEPT.get(event_type)
+        if kept is None:
             return
-        if kind == "StateEntered":
+        if kept.entered:
             self.current_state = state or self.current_state
-        self.events += (self.stamps.stamp(), event_type, state, details)
+        key = kept.key
+        if key is not None and details is not None and len(details) == 1 and key in details:
+            # {"input": data} / {"output": data}: keep the value, not a dict around it.
+            self.events += (self.stamps.stamp(), kept, state, details[key])
+        else:
+            self.events += (self.stamps.stamp(), event_type, state, details)
 
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
         """Append an event the engine records itself (time-out, stop)."""
@@ -159,6 +179,9 @@ class ExecutionRecord:
         history = []
         for index in range(0, len(events), 4):
             stamp, event_type, state, details = events[index : index + 4]
+            if type(event_type) is _Kept:
+                packed: _Kept = event_type
+                event_type, details = packed.event_type, {packed.key: details}
             if state is _FINAL:
                 kind, kept = event_type, details
             else:
