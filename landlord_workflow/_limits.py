@@ -7,6 +7,7 @@ definition that runs on the mock is not refused on AWS for its size.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 __all__ = [
@@ -40,6 +41,13 @@ MAX_DESCRIPTION_LENGTH: Final = 1024
 """Longest ``WorkflowSpec.description``."""
 
 _FORBIDDEN_NAME_CHARS = frozenset('<>{}[]?*"#%\\^|~`$&,;:/')
+# Names made only of printable ASCII that is neither whitespace nor forbidden
+# (the usual ones) pass at once; any other name gets the full check below.
+_PLAIN_NAME = re.compile(
+    "["
+    + re.escape("".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in _FORBIDDEN_NAME_CHARS))
+    + f"]{{1,{NAME_MAX_LENGTH}}}"
+)
 
 
 def is_control(char: str) -> bool:
@@ -57,6 +65,8 @@ def name_problem(name: object) -> str | None:
     """
     if not isinstance(name, str):
         return "must be a string"
+    if _PLAIN_NAME.fullmatch(name) is not None:
+        return None
     if not name:
         return "must not be empty"
     if len(name) > NAME_MAX_LENGTH:

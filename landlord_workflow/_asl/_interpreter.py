@@ -72,13 +72,15 @@ _MAX_WAIT: Final = 99_999_999
 _MAX_TIMESTAMP_WAIT: Final = 2**31 - 1  # AWS: "Wait state delay is too long." beyond
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Outcome:
     """How an execution ended.
 
     ``succeeded`` with ``output``; or failed with ``error`` and ``cause``
     (either may be ``None``: a Fail state with neither records neither, as
-    on AWS) at ``state``. ``checkpoint`` is where a redrive resumes.
+    on AWS) at ``state``. ``checkpoint`` is where a redrive resumes. Never
+    modified once built (not a frozen dataclass: one per execution, and a
+    frozen one costs four times as much to build).
     """
 
     succeeded: bool
@@ -469,7 +471,7 @@ class Execution:
 
     # ------------------------------------------------------------- states
 
-    def _visit_now(
+    def _visit_now(  # noqa: PLR0915 - the hot path, inlined on purpose
         self, state: State, raw: Any, env: Env, node: _Node
     ) -> tuple[Any, str | None, dict[str, Any] | None]:
         """Run a state that never waits (Pass, Choice, Succeed, Fail), without a coroutine.
@@ -490,8 +492,15 @@ class Execution:
                 state, raw, env, node, raw, state.next, state.assign, state.output
             )
         # JSONPath. InputPath null means the state sees {} (ResultPath still uses raw).
+        # (The helpers _effective, _merged_bound and _output, inlined: the hot path.)
         raw_bound = node.bound
-        effective, effective_bound = self._effective(state, raw, env, raw_bound)
+        path = state.input_path
+        if path is WHOLE:
+            effective, effective_bound = raw, raw_bound
+        elif path is None:
+            effective, effective_bound = {}, 2
+        else:
+            effective, effective_bound = path(raw, env), size_bound(path, raw_bound)
         assigned: dict[str, Any] | None = None
         following: str | None = state.next
         if kind == "Pass":
@@ -505,15 +514,34 @@ class Execution:
                 result_bound = size_bound(state.result, effective_bound)
             if state.assign is not None:
                 assigned = _assignments(state.assign(result, env))
-            merged = _apply_result_path(raw, state.result_path, result)
-            merged_bound = _merged_bound(state.result_path, raw_bound, result_bound)
+            result_path = state.result_path
+            merged = _apply_result_path(raw, result_path, result)
+            if result_path is None:
+                merged_bound = raw_bound
+            elif not result_path.segments:
+                merged_bound = result_bound
+            elif raw_bound is None or result_bound is None:
+                merged_bound = None
+            else:
+                merged_bound = raw_bound + result_bound + result_path.insert_overhead
         else:
             if kind == "Choice":
                 following, assign = self._choose(state, effective, env)
                 if assign is not None:
                     assigned = _assignments(assign(effective, env))
             merged, merged_bound = effective, effective_bound
-        return self._output(state, raw, merged, merged_bound, env, node), following, assigned
+        path = state.output_path
+        if path is WHOLE:
+            output, output_bound = merged, merged_bound
+        elif path is None:
+            output, output_bound = {}, 2
+        else:
+            output, output_bound = path(merged, env), size_bound(path, merged_bound)
+        if output is not raw:
+            if output_bound is None or output_bound > self.max_payload_bytes:
+                output_bound = self._check_size(state.name, output, output_bound)
+            node.bound = output_bound
+        return output, following, assigned
 
     async def _visit(
         self, state: State, raw: Any, env: Env, node: _Node, resume: _Node | None

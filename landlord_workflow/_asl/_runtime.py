@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+# The values below are never modified once built. ExecutionInfo, TaskRequest and
+# ChildExecution are built for every execution or task, and are not frozen
+# dataclasses: a frozen one costs about four times as much to build.
+# TaskContext, which task handlers receive, stays frozen.
+
 __all__ = [
     "ChildExecution",
     "ExecutionInfo",
@@ -30,7 +35,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ExecutionInfo:
     """Who the execution is (the ``Execution`` and ``StateMachine`` context fields).
 
@@ -63,7 +68,7 @@ class TaskContext:
     context_object: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TaskRequest:
     """One Task invocation.
 
@@ -86,7 +91,7 @@ class TaskRequest:
     credentials: Any = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ChildExecution:
     """A child execution: nested ``states:startExecution`` or a distributed Map item.
 

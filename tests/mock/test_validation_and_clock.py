@@ -110,6 +110,19 @@ def test_resource_names_follow_the_step_functions_rule(name: str, ok: bool) -> N
     assert (name_problem(name) is None) is ok
 
 
+def test_every_character_is_judged_by_the_rule_alone_or_among_others() -> None:
+    """No whitespace, no control characters (C0, DEL, C1, U+FFFE/FFFF), none of the
+    forbidden ones; anything else, ASCII or not, is allowed, alone or in a longer name."""
+    forbidden = set('<>{}[]?*"#%\\^|~`$&,;:/')
+    for code in [*range(0x3000), 0xFFFE, 0xFFFF, 0x1F600]:
+        char = chr(code)
+        control = code <= 0x1F or 0x7F <= code <= 0x9F or code in (0xFFFE, 0xFFFF)
+        allowed = not (char.isspace() or control or char in forbidden)
+        for name in (char, f"tenant{char}42", char * 80):
+            assert (name_problem(name) is None) is allowed, (hex(code), name)
+        assert name_problem(char * 81) is not None
+
+
 # ------------------------------------------------------- the mock's subset
 
 

@@ -17,7 +17,15 @@ from collections.abc import Callable, Coroutine, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast, runtime_checkable
 
-__all__ = ["Clock", "RealClock", "Stamps", "TimerHandle", "VirtualClock", "stamps_for"]
+__all__ = [
+    "Clock",
+    "RealClock",
+    "Stamps",
+    "TimerHandle",
+    "VirtualClock",
+    "stamps_for",
+    "yield_once",
+]
 
 _LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,7 +38,8 @@ def _one_pass() -> Generator[None, None, None]:
     yield
 
 
-def _yield_once() -> Coroutine[Any, Any, None]:
+def yield_once() -> Coroutine[Any, Any, None]:
+    """Give the event loop one pass (``await yield_once()`` is ``await asyncio.sleep(0)``)."""
     return cast("Coroutine[Any, Any, None]", _one_pass())
 
 
@@ -74,7 +83,7 @@ class RealClock:
     def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
         """``asyncio.sleep`` (``<= 0`` just yields to the loop once)."""
         if seconds <= 0:
-            return _yield_once()
+            return yield_once()
         return asyncio.sleep(seconds)
 
     def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
@@ -187,7 +196,7 @@ class VirtualClock:
     def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
         """Wait ``seconds`` of simulated time; ``<= 0`` only yields to the loop."""
         if seconds <= 0:
-            return _yield_once()
+            return yield_once()
         return self._sleep(seconds)
 
     async def _sleep(self, seconds: float) -> None:

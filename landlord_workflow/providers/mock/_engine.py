@@ -52,7 +52,7 @@ from landlord_workflow.errors import (
     TransientError,
     WorkflowNotFoundError,
 )
-from landlord_workflow.providers.mock._clock import Clock, RealClock, stamps_for
+from landlord_workflow.providers.mock._clock import Clock, RealClock, stamps_for, yield_once
 from landlord_workflow.providers.mock._execution import ExecutionRecord
 from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock._runtime import Callback, MockRuntime, execution_random
@@ -230,7 +230,8 @@ class MockProvider(AsyncResource):
         self._unanswered_starts: dict[str, str] = {}
         self._callbacks: dict[str, Callback] = {}
         self._child_machines: dict[int, tuple[Any, Machine]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        # The task of every run in progress, by its Execution (one per run).
+        self._tasks: dict[Execution, asyncio.Task[None]] = {}
         self._closed = False
         self.faults = Faults()
         """Fault injection for this provider's API calls (see `Faults`)."""
@@ -278,11 +279,12 @@ class MockProvider(AsyncResource):
                 record.timeout_handle = None
             for changed in record.watchers or ():
                 changed.set()
-        tasks = list(self._tasks)
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks.clear()
         await self._clock.quiesce()
 
     def _check_open(self) -> None:
@@ -293,8 +295,12 @@ class MockProvider(AsyncResource):
         self._check_open()
         # A checkpoint, like a real engine's network round trip: a cancelled
         # caller is cancelled here, before anything happens.
-        await asyncio.sleep(0)
-        await self.faults.before(operation)
+        await yield_once()
+        # Faults.before, inlined (no coroutine unless there is a latency to wait).
+        delay = self.faults._arrive(operation)
+        if delay:
+            await asyncio.sleep(delay)
+        self.faults._admit(operation)
         self._check_open()
 
     # ------------------------------------------------------------- workflows
@@ -501,7 +507,7 @@ class MockProvider(AsyncResource):
             timeout_seconds=timeout_seconds,
             clock=self._clock,
             stamps=self._stamps,
-            random_source=execution_random(self.random_seed, execution_id, 0),
+            random_source=None,  # set by _launch
         )
         self._executions[execution_id] = record
         self._by_workflow.setdefault(workflow_id, {})[execution_id] = record
@@ -556,35 +562,36 @@ class MockProvider(AsyncResource):
             name=f"landlord-workflow-mock:{record.execution_id}",
         )
         record.task = task
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        # Leaves _tasks when _drive ends (no done callback: one loop pass less
+        # per execution); one cancelled from outside leaves it by a callback
+        # (see _finish), aclose empties it.
+        self._tasks[execution] = task
         self._notify(record)
 
     async def _drive(self, record: ExecutionRecord, generation: int, execution: Execution) -> None:
-        def current() -> bool:
-            return record.generation == generation and not record.state.is_terminal
-
         try:
             outcome = await execution.run()
         except asyncio.CancelledError:
-            if current():
+            if record.generation == generation and not record.state.is_terminal:
                 raise  # the provider is closing
         except Exception as exc:  # an engine bug must not kill the loop silently
-            if current():
+            if record.generation == generation and not record.state.is_terminal:
                 error = ExecutionError(
                     code="States.Runtime",
                     message=f"mock engine error: {exc!r}",
                     cause=repr(exc),
                     failed_at=record.current_state,
                 )
-                self._finish(record, ExecutionState.FAILED, error=error)
+                self._finish(record, ExecutionState.FAILED, error=error, inside=True)
         else:
-            if current():
+            if record.generation == generation and not record.state.is_terminal:
                 self._conclude(record, outcome)
+        finally:
+            self._tasks.pop(execution, None)
 
     def _conclude(self, record: ExecutionRecord, outcome: Outcome) -> None:
         if outcome.succeeded:
-            self._finish(record, ExecutionState.SUCCEEDED, output=outcome.output)
+            self._finish(record, ExecutionState.SUCCEEDED, output=outcome.output, inside=True)
             return
         record.checkpoint = outcome.checkpoint
         error = ExecutionError(
@@ -593,7 +600,7 @@ class MockProvider(AsyncResource):
             cause=outcome.cause,
             failed_at=outcome.state,
         )
-        self._finish(record, ExecutionState.FAILED, error=error, recorded=True)
+        self._finish(record, ExecutionState.FAILED, error=error, recorded=True, inside=True)
 
     def _time_out(self, record: ExecutionRecord) -> None:
         record.timeout_handle = None
@@ -616,10 +623,12 @@ class MockProvider(AsyncResource):
         output: Any = None,
         error: ExecutionError | None = None,
         recorded: bool = False,
+        inside: bool = False,
     ) -> None:
         """Close ``record`` (success, failure, time-out or stop) and stop its task.
 
-        ``recorded``: the core already recorded the closing event.
+        ``recorded``: the core already recorded the closing event. ``inside``:
+        called by the execution's own task, as it ends.
         """
         if record.timeout_handle is not None:
             record.timeout_handle.cancel()
@@ -640,16 +649,26 @@ class MockProvider(AsyncResource):
             )
         record.stop_time = self._clock.now()
         task, record.task = record.task, None
-        if task is not None and task is not asyncio.current_task() and not task.done():
+        if (
+            task is not None
+            and not inside
+            and task is not asyncio.current_task()
+            and not task.done()
+        ):
             task.cancel()
+            # Cancelled before its first step, _drive's finally would not run.
+            execution = record.execution
+            if execution is not None:
+                task.add_done_callback(lambda _: self._tasks.pop(execution, None))
         if (
             record.checkpoint is None
             and record.execution is not None
             and (state is not ExecutionState.SUCCEEDED)
         ):
             record.checkpoint = record.execution.checkpoint()
-        for token in list(record.callbacks):
-            self._close_token(token)
+        if record.callbacks:
+            for token in list(record.callbacks):
+                self._close_token(token)
         # A finished execution keeps only what it reports (and its checkpoint).
         record.execution = None
         record.random = None
@@ -752,11 +771,13 @@ class MockProvider(AsyncResource):
     def _open_token(self, token: str, record: ExecutionRecord) -> None:
         callback = Callback(token, record)
         self._callbacks[token] = callback
+        if record.callbacks is None:
+            record.callbacks = {}
         record.callbacks[token] = callback
 
     def _close_token(self, token: str) -> None:
         callback = self._callbacks.pop(token, None)
-        if callback is not None:
+        if callback is not None and callback.record.callbacks:
             callback.record.callbacks.pop(token, None)
             if not callback.future.done():
                 callback.future.cancel()

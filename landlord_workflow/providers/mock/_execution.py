@@ -47,14 +47,18 @@ class _Kept:
     """An AWS event type the record keeps: whether it enters a state, and the one
     key its details usually have (the record then keeps just that value)."""
 
-    __slots__ = ("entered", "event_type", "key")
+    __slots__ = ("entered", "event_type", "key", "role")
 
     def __init__(self, event_type: str, kind: str) -> None:
         self.event_type = event_type
         self.entered = kind == "StateEntered"
         self.key = {"StateEntered": "input", "StateExited": "output"}.get(kind)
+        # ExecutionStarted: the input, and the role ARN the contract drops.
+        self.role = event_type == "ExecutionStarted"
         if event_type == "ExecutionSucceeded":
             self.key = "output"
+        elif self.role:
+            self.key = "input"
 
 
 _KEPT: Final = {event_type: _Kept(event_type, kind) for event_type, kind in CONTRACT_TYPES.items()}
@@ -113,7 +117,7 @@ class ExecutionRecord:
         timeout_seconds: float | None,
         clock: Clock,
         stamps: Stamps,
-        random_source: random.Random,
+        random_source: random.Random | None,
     ) -> None:
         self.execution_id = execution_id
         self.name = name
@@ -143,7 +147,8 @@ class ExecutionRecord:
         """Events of the watchers, set on every change of ``state`` (None: no watcher)."""
         self.execution: Execution | None = None
         self.checkpoint: Mapping[str, Any] | None = None
-        self.callbacks: dict[str, Callback] = {}
+        self.callbacks: dict[str, Callback] | None = None
+        """Open task tokens of this execution (None: none yet)."""
 
     # ------------------------------------------------------- Recorder protocol
 
@@ -161,7 +166,12 @@ class ExecutionRecord:
         if kept.entered:
             self.current_state = state or self.current_state
         key = kept.key
-        if key is not None and details is not None and len(details) == 1 and key in details:
+        if (
+            key is not None
+            and details is not None
+            and key in details
+            and (len(details) == 1 or (kept.role and len(details) == 2 and "roleArn" in details))
+        ):
             # {"input": data} / {"output": data}: keep the value, not a dict around it.
             self.events += (self.stamps.stamp(), kept, state, details[key])
         else:

@@ -201,10 +201,20 @@ class Faults:
 
     async def before(self, operation: str) -> None:
         """Apply latency, then throttle/unavailable faults (called by the provider)."""
-        self._calls[operation] += 1
-        delay = self._latency.get(operation)
+        delay = self._arrive(operation)
         if delay:
             await asyncio.sleep(delay)
+        self._admit(operation)
+
+    def _arrive(self, operation: str) -> float | None:
+        """Count a call; its injected latency in seconds, if any (`before`, in two halves)."""
+        self._calls[operation] += 1
+        return self._latency.get(operation)
+
+    def _admit(self, operation: str) -> None:
+        """Raise the throttle/unavailable fault due for this call, if any (after the latency)."""
+        if not self._rules.get(operation):
+            return
         rule = self._next(operation, ("throttle", "unavailable"))
         if rule is None:
             return
