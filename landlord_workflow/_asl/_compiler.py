@@ -40,6 +40,7 @@ from landlord_workflow._asl._payload import (
     constant,
     invalid_path,
     is_jsonata_string,
+    is_pure,
     jsonata_expression,
     path_reader,
 )
@@ -420,6 +421,18 @@ class _Compiler:
                     )
                 state.result_path = self.result_path(raw, path)
         getattr(self, f"state_{kind.lower()}")(state, raw, path, states)
+        # A JSONPath Pass or Succeed state whose fields read only their data
+        # runs without an evaluation environment (no context object, clock
+        # reading or variables to prepare).
+        state.needs_env = not (
+            not jsonata
+            and kind in ("Pass", "Succeed")
+            and state.assign is None
+            and all(
+                is_pure(expr)
+                for expr in (state.input_path, state.parameters, state.result, state.output_path)
+            )
+        )
         return state
 
     def flow(

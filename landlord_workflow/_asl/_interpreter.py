@@ -159,6 +159,28 @@ class _Node:
 class Execution:
     """One run of a machine. Call `run` once; `checkpoint` any time."""
 
+    __slots__ = (
+        "_at",
+        "_begun",
+        "_execution_context",
+        "_input_size",
+        "_machine_context",
+        "_record_value",
+        "_resume",
+        "_stamp",
+        "events",
+        "history_limit",
+        "info",
+        "input",
+        "machine",
+        "max_payload_bytes",
+        "random",
+        "recorder",
+        "root",
+        "runtime",
+        "uuid",
+    )
+
     def __init__(
         self,
         machine: Machine,
@@ -187,7 +209,7 @@ class Execution:
         self.root = _Node()
         self._input_size = input_size
         self._execution_context: dict[str, Any] | None = None
-        self._machine_context: dict[str, Any] = {}
+        self._machine_context: dict[str, Any] | None = None
         self.random = runtime.random
         self.uuid = runtime.uuid
         # The clock is read at every state (the context's EnteredTime); a
@@ -195,9 +217,15 @@ class Execution:
         # datetime ``now()`` would have returned (``at``).
         stamp = getattr(runtime, "stamp", None)
         at = getattr(runtime, "at", None)
+        record_value = getattr(recorder, "record_value", None)
+        self._record_value: Callable[[int, str, str | None, str, Any], None] = (
+            record_value if record_value is not None else _with_details(recorder)
+        )
+        self._stamp: Callable[[], Any]
+        self._at: Callable[[Any], datetime]
         if stamp is not None and at is not None:
-            self._stamp: Callable[[], Any] = stamp
-            self._at: Callable[[Any], datetime] = at
+            self._stamp = stamp
+            self._at = at
         else:
             self._stamp = runtime.now
             self._at = _same_moment
@@ -269,7 +297,8 @@ class Execution:
             )
             return Outcome(False, error=RUNTIME, cause=cause, checkpoint=self.checkpoint())
         self.root.output = output
-        self.record("ExecutionSucceeded", None, {"output": output})
+        self.events += 1  # the last event may be number 25,000
+        self._record_value(self.events, "ExecutionSucceeded", None, "output", output)
         return Outcome(True, output=output)
 
     def _evaluation_failed(self, err: StatesError) -> None:
@@ -325,7 +354,7 @@ class Execution:
         nested = node.parallel
         pause = self.runtime.sleep
         stamp = self._stamp
-        recorder = self.recorder
+        record_value = self._record_value
         last_event = self.history_limit - 1
         while True:
             # One pass of the event loop per state keeps executions fair and
@@ -341,9 +370,9 @@ class Execution:
             if entered > last_event:
                 raise _HistoryLimitReached
             self.events = entered
-            recorder.record(entered, state.entered_event, name, {"input": data})
+            record_value(entered, state.entered_event, name, "input", data)
             node.entered = entered
-            env = Env(self, state, stamp(), scope, data)
+            env = Env(self, state, stamp(), scope, data) if state.needs_env else _NO_ENV
             try:
                 if state.waits:
                     output, following, assigned = await self._visit(state, data, env, node, resume)
@@ -364,14 +393,19 @@ class Execution:
             resume = None
             if assigned:
                 self._assign(scope, assigned, name)
-                details: dict[str, Any] = {"output": output, "assignedVariables": assigned}
-            else:
-                details = {"output": output}
             exited = self.events + 1
             if exited > last_event:
                 raise _HistoryLimitReached
             self.events = exited
-            recorder.record(exited, state.exited_event, name, details)
+            if assigned:
+                self.recorder.record(
+                    exited,
+                    state.exited_event,
+                    name,
+                    {"output": output, "assignedVariables": assigned},
+                )
+            else:
+                record_value(exited, state.exited_event, name, "output", output)
             if following is None:
                 return output
             name = following
@@ -405,7 +439,7 @@ class Execution:
             self._machine_context = {"Id": info.state_machine_id, "Name": info.state_machine_name}
         return {
             "Execution": execution,
-            "StateMachine": self._machine_context,
+            "StateMachine": self._machine_context or {},
             "State": state_context,
         }
 
@@ -1321,8 +1355,40 @@ class Execution:
         return result
 
 
+class _NoContext:
+    """The source of `_NO_ENV`: nothing to read (reading is an engine bug)."""
+
+    __slots__ = ()
+
+    def random(self) -> float:
+        raise AssertionError("a state compiled as pure read its environment")
+
+    def uuid(self) -> str:
+        raise AssertionError("a state compiled as pure read its environment")
+
+    def now_millis(self) -> int:
+        raise AssertionError("a state compiled as pure read its environment")
+
+    def context_object(self, state: Any, entered: Any) -> dict[str, Any]:
+        raise AssertionError("a state compiled as pure read its environment")
+
+
+_NO_ENV: Final = Env(_NoContext(), None, None, Variables())
+"""What a state whose expressions never read their Env gets (`State.needs_env`)."""
+
 _KEEP_EFFECTIVE: Final = frozenset({"Choice", "Wait", "Succeed"})
 """States whose output before OutputPath is their effective input."""
+
+
+def _with_details(recorder: Recorder) -> Callable[[int, str, str | None, str, Any], None]:
+    """``record_value`` for a recorder without one."""
+
+    def record_value(
+        event_id: int, event_type: str, state: str | None, key: str, value: Any
+    ) -> None:
+        recorder.record(event_id, event_type, state, {key: value})
+
+    return record_value
 
 
 def _same_moment(moment: Any) -> datetime:

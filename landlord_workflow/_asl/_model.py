@@ -124,6 +124,7 @@ class State:
         "label",
         "max_concurrency",
         "name",
+        "needs_env",
         "next",
         "output",
         "output_path",
@@ -158,6 +159,8 @@ class State:
         self.with_retry = state_type in ("Task", "Parallel", "Map")
         # Whether running it may wait (the others run without a coroutine).
         self.waits = state_type in ("Task", "Parallel", "Map", "Wait")
+        # Whether its expressions may read their Env (set by the compiler).
+        self.needs_env = True
         self.next: str | None = None
         self.end = False
         # Data flow (JSONPath): None means the field was null; the default is "$".

@@ -47,6 +47,7 @@ __all__ = [
     "compile_value",
     "constant",
     "is_jsonata_string",
+    "is_pure",
     "jsonata_expression",
     "path_reader",
     "size_bound",
@@ -80,11 +81,21 @@ def constant(value: Any) -> Expr:
 
     fixed.constant = True  # type: ignore[attr-defined]
     fixed.bound = bound  # type: ignore[attr-defined]
+    fixed.pure = True  # type: ignore[attr-defined]
     return fixed
 
 
 def _is_constant(expr: Expr) -> bool:
     return getattr(expr, "constant", False) is True
+
+
+def is_pure(expr: Expr | None) -> bool:
+    """Whether ``expr`` reads only its data, never its `Env` (``None``: nothing to read).
+
+    Constants, paths rooted at ``$`` and templates made of them are pure;
+    context paths, variables, intrinsic functions and JSONata are not.
+    """
+    return expr is None or getattr(expr, "pure", False) is True
 
 
 # -- size bounds -------------------------------------------------------------------
@@ -157,6 +168,7 @@ def _whole(data: Any, env: Env) -> Any:
 
 
 _whole.bound = _same_bound  # type: ignore[attr-defined]
+_whole.pure = True  # type: ignore[attr-defined]
 WHOLE: Expr = _whole
 """The path ``$``: the data itself (the interpreter skips calling it)."""
 
@@ -183,8 +195,10 @@ def path_reader(path: JsonPath, describe_missing: Callable[[JsonPath, Any, str],
             )
         return value
 
-    if path.root == "$" and path.selects_part:
-        read.bound = _same_bound  # type: ignore[attr-defined]
+    if path.root == "$":
+        read.pure = True  # type: ignore[attr-defined]
+        if path.selects_part:
+            read.bound = _same_bound  # type: ignore[attr-defined]
     return read
 
 
@@ -260,6 +274,7 @@ def compile_jsonpath_template(payload: Any, field: str = "") -> Expr:
         render_object.bound = _object_bound(  # type: ignore[attr-defined]
             tuple((payload_size(key), expr) for key, expr in frozen)
         )
+        render_object.pure = all(is_pure(expr) for _, expr in frozen)  # type: ignore[attr-defined]
         return render_object
     if isinstance(payload, list):
         items = [
@@ -274,6 +289,7 @@ def compile_jsonpath_template(payload: Any, field: str = "") -> Expr:
             return [expr(data, env) for expr in frozen_items]
 
         render_list.bound = _list_bound(frozen_items)  # type: ignore[attr-defined]
+        render_list.pure = all(is_pure(expr) for expr in frozen_items)  # type: ignore[attr-defined]
         return render_list
     return constant(payload)
 

@@ -131,7 +131,14 @@ class Recorder(Protocol):
         state: str | None,
         details: Mapping[str, Any] | None,
     ) -> None:
-        """Record one event."""
+        """Record one event.
+
+        A recorder may also have ``record_value(event_id, event_type, state,
+        key, value)``, the same as ``record`` with the details ``{key:
+        value}``: the core then uses it for the events every state records
+        (``...StateEntered`` with its input, ``...StateExited`` with its
+        output, ``ExecutionSucceeded``), sparing a dict per event.
+        """
         ...
 
 

@@ -177,6 +177,21 @@ class ExecutionRecord:
         else:
             self.events += (self.stamps.stamp(), event_type, state, details)
 
+    def record_value(
+        self, event_id: int, event_type: str, state: str | None, key: str, value: Any
+    ) -> None:
+        """`record` of the details ``{key: value}`` (the core's shortcut for the
+        events of every state)."""
+        kept = _KEPT.get(event_type)
+        if kept is None:
+            return
+        if kept.entered:
+            self.current_state = state or self.current_state
+        if key == kept.key:
+            self.events += (self.stamps.stamp(), kept, state, value)
+        else:
+            self.events += (self.stamps.stamp(), event_type, state, {key: value})
+
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
         """Append an event the engine records itself (time-out, stop)."""
         details["raw_type"] = raw_type

@@ -82,7 +82,7 @@ class Faults:
     def __init__(self) -> None:
         self._rules: dict[str, list[_Rule]] = {}
         self._latency: dict[str, float] = {}
-        self._calls: Counter[str] = Counter()
+        self._calls: dict[str, int] = {}
         self._injected: Counter[str] = Counter()
 
     def throttle(
@@ -150,7 +150,7 @@ class Faults:
     def calls(self, operation: str) -> int:
         """How many times ``operation`` was called (including failed attempts)."""
         self._check(operation)
-        return self._calls[operation]
+        return self._calls.get(operation, 0)
 
     def injected(self, operation: str) -> int:
         """How many faults were injected into ``operation`` so far."""
@@ -208,7 +208,8 @@ class Faults:
 
     def _arrive(self, operation: str) -> float | None:
         """Count a call; its injected latency in seconds, if any (`before`, in two halves)."""
-        self._calls[operation] += 1
+        calls = self._calls
+        calls[operation] = calls.get(operation, 0) + 1
         return self._latency.get(operation)
 
     def _admit(self, operation: str) -> None:

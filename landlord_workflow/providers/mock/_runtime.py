@@ -54,6 +54,8 @@ class _StopRun(Exception):  # noqa: N818 - internal signal, never escapes run_al
 class MockRuntime:
     """The core's `landlord_workflow._asl.Runtime` for one execution run."""
 
+    __slots__ = ("_random", "_tokens", "at", "clock", "provider", "record", "stamp")
+
     def __init__(self, provider: MockProvider, record: ExecutionRecord) -> None:
         self.provider = provider
         self.record = record
