@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import statistics
 import time
 from collections.abc import Awaitable, Callable
@@ -74,6 +75,45 @@ def five_state_definition(queue_url: str) -> dict[str, Any]:
             "Done": {"Type": "Pass", "End": True},
         },
     }
+
+
+MERGES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("Reserve", "reserved", {"plan": "small", "region": "eu-west-1"}),
+    ("Network", "network", {"vpc": "vpc-0a1b2c", "subnets": 3}),
+    ("Database", "database", {"engine": "postgres", "version": "16"}),
+    ("Dns", "dns", {"zone": "tenants.example.com", "ttl": 300}),
+    ("Notify", "notified", {"channel": "email", "template": "welcome"}),
+)
+"""The five merges of the 5-state Pass workflow: (state, key, constant result)."""
+
+
+def five_pass_definition() -> dict[str, Any]:
+    """Five Pass states; each merges a constant ``Result`` into the data at ``$.<key>``."""
+    states: dict[str, Any] = {}
+    for index, (name, key, result) in enumerate(MERGES):
+        state: dict[str, Any] = {"Type": "Pass", "Result": result, "ResultPath": f"$.{key}"}
+        if index + 1 < len(MERGES):
+            state["Next"] = MERGES[index + 1][0]
+        else:
+            state["End"] = True
+        states[name] = state
+    return {
+        "Comment": "landlord-workflow benchmark: five JSON merges",
+        "StartAt": MERGES[0][0],
+        "States": states,
+    }
+
+
+def five_pass_jsonata_definition() -> dict[str, Any]:
+    """The same five merges written in JSONata (``Output`` with ``$merge``)."""
+    definition = five_pass_definition()
+    definition["QueryLanguage"] = "JSONata"
+    for name, key, result in MERGES:
+        state = definition["States"][name]
+        del state["Result"], state["ResultPath"]
+        addition = json.dumps({key: result}, separators=(",", ":"))
+        state["Output"] = f"{{% $merge([$states.input, {addition}]) %}}"
+    return definition
 
 
 def wait_definition(seconds: int) -> dict[str, Any]:

@@ -230,12 +230,14 @@ def compile_definition(definition: Any) -> Machine:
     if compiler.problems:
         raise InvalidSpecError(compiler.problems[:_MAX_PROBLEMS])
     assert machine is not None  # noqa: S101 - no problems means a machine
+    machine.assigns = compiler.assigns
     return machine
 
 
 class _Compiler:
     def __init__(self) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.assigns = False  # whether any Assign field is anywhere
 
     def problem(self, field: str, message: str) -> None:
         self.problems.append((field, message))
@@ -421,18 +423,7 @@ class _Compiler:
                     )
                 state.result_path = self.result_path(raw, path)
         getattr(self, f"state_{kind.lower()}")(state, raw, path, states)
-        # A JSONPath Pass or Succeed state whose fields read only their data
-        # runs without an evaluation environment (no context object, clock
-        # reading or variables to prepare).
-        state.needs_env = not (
-            not jsonata
-            and kind in ("Pass", "Succeed")
-            and state.assign is None
-            and all(
-                is_pure(expr)
-                for expr in (state.input_path, state.parameters, state.result, state.output_path)
-            )
-        )
+        _precompute(state)
         return state
 
     def flow(
@@ -472,6 +463,7 @@ class _Compiler:
             state.parameters = self.jsonpath_template(raw["Parameters"], f"{path}.Parameters")
         if "Result" in raw:
             state.result = constant(raw["Result"])
+            state.result_value = raw["Result"]
         state.result_path = self.result_path(raw, path)
 
     def state_succeed(self, state: State, raw: Mapping[str, Any], path: str, states: Any) -> None:
@@ -1146,6 +1138,7 @@ class _Compiler:
         return self.jsonpath_template(payload, field)
 
     def assign(self, raw: Any, path: str, jsonata: bool) -> Expr | None:
+        self.assigns = True
         if not isinstance(raw, Mapping):
             self.problem(path, "must be a JSON object")
             return None
@@ -1161,6 +1154,27 @@ class _Compiler:
         if jsonata:
             return self.jsonata_template(raw, path, "Assign")
         return self.jsonpath_template(raw, path)
+
+
+def _precompute(state: State) -> None:
+    """What the interpreter would otherwise work out at every visit of ``state``."""
+    result_path = state.result_path
+    if result_path is not None and len(result_path.segments) == 1:
+        kind_of_segment, key = result_path.segments[0]
+        if kind_of_segment == 0:  # a name: ResultPath "$.key"
+            state.result_key = key
+    # A JSONPath Pass or Succeed state whose fields read only their data runs
+    # without an evaluation environment (no context object, clock reading or
+    # variables to prepare).
+    state.needs_env = not (
+        not state.jsonata
+        and state.type in ("Pass", "Succeed")
+        and state.assign is None
+        and all(
+            is_pure(expr)
+            for expr in (state.input_path, state.parameters, state.result, state.output_path)
+        )
+    )
 
 
 _ROOT: Final = compile_path("$")

@@ -46,7 +46,7 @@ from landlord_workflow._asl._payload import WHOLE, size_bound
 from landlord_workflow._asl._routing import parse_resource, task_context
 from landlord_workflow._asl._runtime import (
     ChildExecution,
-    ExecutionInfo,
+    ExecutionIdentity,
     Recorder,
     Runtime,
     TaskRequest,
@@ -165,6 +165,7 @@ class Execution:
         "_execution_context",
         "_input_size",
         "_machine_context",
+        "_pause",
         "_record_value",
         "_resume",
         "_stamp",
@@ -174,11 +175,9 @@ class Execution:
         "input",
         "machine",
         "max_payload_bytes",
-        "random",
         "recorder",
         "root",
         "runtime",
-        "uuid",
     )
 
     def __init__(
@@ -187,7 +186,7 @@ class Execution:
         *,
         runtime: Runtime,
         recorder: Recorder,
-        info: ExecutionInfo,
+        info: ExecutionIdentity,
         input: Any,
         checkpoint: Mapping[str, Any] | None = None,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
@@ -210,13 +209,17 @@ class Execution:
         self._input_size = input_size
         self._execution_context: dict[str, Any] | None = None
         self._machine_context: dict[str, Any] | None = None
-        self.random = runtime.random
-        self.uuid = runtime.uuid
         # The clock is read at every state (the context's EnteredTime); a
         # runtime may offer a cheap reading (``stamp``) and turn it into the
         # datetime ``now()`` would have returned (``at``).
         stamp = getattr(runtime, "stamp", None)
         at = getattr(runtime, "at", None)
+        # One pass of the event loop between states: ``runtime.pause()`` if the
+        # runtime has a cheaper way than ``sleep(0)``.
+        pause = getattr(runtime, "pause", None)
+        self._pause: Callable[[], Awaitable[None]] = (
+            pause if pause is not None else lambda: runtime.sleep(0)
+        )
         record_value = getattr(recorder, "record_value", None)
         self._record_value: Callable[[int, str, str | None, str, Any], None] = (
             record_value if record_value is not None else _with_details(recorder)
@@ -269,7 +272,9 @@ class Execution:
 
     async def run(self) -> Outcome:
         """Run to the end; returns the `Outcome` (cancellation propagates)."""
-        scope = Variables()
+        # A definition without Assign never writes a variable: it shares one
+        # empty scope (a redrive restores variables into a scope of its own).
+        scope = Variables() if self.machine.assigns or self._resume is not None else _NO_VARIABLES
         resume: _Node | None = None
         try:
             self.begin()
@@ -352,14 +357,14 @@ class Execution:
         name = start
         node.scope = scope
         nested = node.parallel
-        pause = self.runtime.sleep
+        pause = self._pause
         stamp = self._stamp
         record_value = self._record_value
         last_event = self.history_limit - 1
         while True:
             # One pass of the event loop per state keeps executions fair and
             # cancellable (and lets watchers see every state).
-            await pause(0)
+            await pause()
             state = states[name]
             node.state = name
             node.input = data
@@ -442,6 +447,14 @@ class Execution:
             "StateMachine": self._machine_context or {},
             "State": state_context,
         }
+
+    def random(self) -> float:
+        """A float in [0, 1) from the execution's seedable source."""
+        return self.runtime.random()
+
+    def uuid(self) -> str:
+        """A random UUID string from the execution's seedable source."""
+        return self.runtime.uuid()
 
     def now_millis(self) -> int:
         """The execution clock in milliseconds since the epoch."""
@@ -544,12 +557,18 @@ class Execution:
             else:
                 result, result_bound = effective, effective_bound
             if state.result is not None:
-                result = state.result(effective, env)
-                result_bound = size_bound(state.result, effective_bound)
+                result = state.result_value  # a constant
+                result_bound = state.result_size
+                if result_bound is None:
+                    result_bound = state.result_size = payload_size(result)  # once per state
             if state.assign is not None:
                 assigned = _assignments(state.assign(result, env))
             result_path = state.result_path
-            merged = _apply_result_path(raw, result_path, result)
+            key = state.result_key
+            if key is not None and type(raw) is dict:
+                merged = {**raw, key: result}  # _apply_result_path's "$.key" case
+            else:
+                merged = _apply_result_path(raw, result_path, result)
             if result_path is None:
                 merged_bound = raw_bound
             elif not result_path.segments:
@@ -1372,6 +1391,9 @@ class _NoContext:
     def context_object(self, state: Any, entered: Any) -> dict[str, Any]:
         raise AssertionError("a state compiled as pure read its environment")
 
+
+_NO_VARIABLES: Final = Variables()
+"""The scope of every execution of a definition without Assign (never written)."""
 
 _NO_ENV: Final = Env(_NoContext(), None, None, Variables())
 """What a state whose expressions never read their Env gets (`State.needs_env`)."""

@@ -133,8 +133,11 @@ class State:
         "processor_definition",
         "resource",
         "result",
+        "result_key",
         "result_path",
         "result_selector",
+        "result_size",
+        "result_value",
         "result_writer",
         "retriers",
         "seconds",
@@ -170,6 +173,11 @@ class State:
         self.result_selector: Expr | None = None
         self.result_path: JsonPath | None = None
         self.result: Any = None
+        # Precomputed for the interpreter: the one name of a ResultPath like
+        # ``$.key``; a constant ``Result`` and its size (measured on first use).
+        self.result_key: str | None = None
+        self.result_value: Any = None
+        self.result_size: int | None = None
         # JSONata
         self.arguments: Expr | None = None
         self.output: Expr | None = None
@@ -216,7 +224,7 @@ class State:
 class Machine:
     """A compiled state machine (top level, a Parallel branch or a Map processor)."""
 
-    __slots__ = ("jsonata", "start_at", "states", "timeout_seconds")
+    __slots__ = ("assigns", "jsonata", "start_at", "states", "timeout_seconds")
 
     def __init__(
         self,
@@ -229,6 +237,9 @@ class Machine:
         self.states = states
         self.timeout_seconds = timeout_seconds
         self.jsonata = jsonata
+        # Whether any state, catcher or choice anywhere in the definition has
+        # an Assign (set on the top-level machine by the compiler).
+        self.assigns = True
 
     def __repr__(self) -> str:
         return f"<Machine starting at {self.start_at!r} with {len(self.states)} states>"

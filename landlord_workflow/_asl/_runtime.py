@@ -27,12 +27,35 @@ from typing import Any, Protocol
 
 __all__ = [
     "ChildExecution",
+    "ExecutionIdentity",
     "ExecutionInfo",
     "Recorder",
     "Runtime",
     "TaskContext",
     "TaskRequest",
 ]
+
+
+class ExecutionIdentity(Protocol):
+    """What the interpreter reads about the execution: `ExecutionInfo`, or any
+    object with the same attributes (an engine's own record of the execution)."""
+
+    @property
+    def execution_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def state_machine_id(self) -> str: ...
+    @property
+    def state_machine_name(self) -> str: ...
+    @property
+    def start_time(self) -> datetime: ...
+    @property
+    def role_arn(self) -> str: ...
+    @property
+    def redrive_count(self) -> int: ...
+    @property
+    def redrive_time(self) -> datetime | None: ...
 
 
 @dataclass(slots=True, kw_only=True)
@@ -152,6 +175,12 @@ class Runtime(Protocol):
     parameters, results) -> output`` exports a ``ResultWriter``'s results
     (without it the Map's output is AWS's ``{"MapRunArn",
     "ResultWriterDetails"}`` and nothing is stored).
+
+    Three more are optional speed-ups the core looks up once per execution:
+    ``pause()`` (see `sleep`), and ``stamp()`` with ``at(stamp)``: a cheap
+    reading of the clock, and the datetime ``now()`` would have returned at
+    that reading (the core reads the clock at every state, for the context
+    object's ``EnteredTime``, which is seldom read).
     """
 
     def now(self) -> datetime:
@@ -161,7 +190,9 @@ class Runtime(Protocol):
     async def sleep(self, seconds: float) -> None:
         """Sleep on the execution clock (Wait states, retry intervals).
 
-        ``sleep(0)`` (between two states) only yields to the event loop.
+        ``sleep(0)`` (between two states) only yields to the event loop. A
+        runtime may also have ``pause()``, returning an awaitable that does
+        just that more cheaply: the core then uses it between states.
         """
         ...
 

@@ -23,6 +23,7 @@ __all__ = [
     "Stamps",
     "TimerHandle",
     "VirtualClock",
+    "pause_for",
     "stamps_for",
     "yield_once",
 ]
@@ -38,9 +39,8 @@ def _one_pass() -> Generator[None, None, None]:
     yield
 
 
-def yield_once() -> Coroutine[Any, Any, None]:
-    """Give the event loop one pass (``await yield_once()`` is ``await asyncio.sleep(0)``)."""
-    return cast("Coroutine[Any, Any, None]", _one_pass())
+yield_once = cast("Callable[[], Coroutine[Any, Any, None]]", _one_pass)
+"""Give the event loop one pass (``await yield_once()`` is ``await asyncio.sleep(0)``)."""
 
 
 @runtime_checkable
@@ -310,6 +310,15 @@ def _real_at(nanoseconds: object) -> datetime:
 
 def _same(moment: object) -> datetime:
     return moment  # type: ignore[return-value]
+
+
+def pause_for(clock: Clock) -> Callable[[], Coroutine[Any, Any, None]]:
+    """What gives the event loop one pass between two states on ``clock``: a bare
+    yield for the built-in clocks (whose ``sleep(0)`` is exactly that),
+    ``clock.sleep(0)`` for any other."""
+    if type(clock) in (RealClock, VirtualClock):
+        return yield_once
+    return lambda: clock.sleep(0)
 
 
 def stamps_for(clock: Clock) -> Stamps:

@@ -52,7 +52,13 @@ from landlord_workflow.errors import (
     TransientError,
     WorkflowNotFoundError,
 )
-from landlord_workflow.providers.mock._clock import Clock, RealClock, stamps_for, yield_once
+from landlord_workflow.providers.mock._clock import (
+    Clock,
+    RealClock,
+    pause_for,
+    stamps_for,
+    yield_once,
+)
 from landlord_workflow.providers.mock._execution import ExecutionRecord
 from landlord_workflow.providers.mock._faults import Faults
 from landlord_workflow.providers.mock._runtime import Callback, MockRuntime, execution_random
@@ -92,7 +98,7 @@ def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
     return codec.from_json(WorkflowSpec, codec.to_json(own))
 
 
-_ROLE_ARN: Final = "arn:aws:iam::123456789012:role/landlord-workflow-mock"
+_ROLE_ARN: Final = ExecutionRecord.role_arn
 
 
 def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
@@ -204,6 +210,7 @@ class MockProvider(AsyncResource):
         self._prefix = f"{name}:"
         self._clock: Clock = clock if clock is not None else RealClock()
         self._stamps = stamps_for(self._clock)
+        self._pause = pause_for(self._clock)
         self._handlers: dict[str, TaskHandler] = dict(task_handlers or {})
         self.echo_unknown_tasks = echo_unknown_tasks
         """Whether a Task without a handler returns its input instead of failing."""
@@ -433,7 +440,14 @@ class MockProvider(AsyncResource):
         self, workflow_id: str, execution_input: ExecutionInput
     ) -> ExecutionResult:
         """Start an execution, idempotently on ``execution_name`` (as Step Functions)."""
-        await self._enter("start_execution")
+        # _enter("start_execution"), inlined: the call every execution makes.
+        self._check_open()
+        await yield_once()
+        delay = self.faults._arrive("start_execution")
+        if delay:
+            await asyncio.sleep(delay)
+        self.faults._admit("start_execution")
+        self._check_open()
         result = self._start(workflow_id, execution_input)
         try:
             self.faults.after("start_execution")
@@ -441,7 +455,8 @@ class MockProvider(AsyncResource):
             record = self._executions[result.execution_id]
             self._unanswered_starts[result.execution_id] = encode_json(record.input_value)
             raise
-        self._unanswered_starts.pop(result.execution_id, None)
+        if self._unanswered_starts:
+            self._unanswered_starts.pop(result.execution_id, None)
         return result
 
     def _start(self, workflow_id: str, execution_input: ExecutionInput) -> ExecutionResult:
@@ -510,7 +525,10 @@ class MockProvider(AsyncResource):
             random_source=None,  # set by _launch
         )
         self._executions[execution_id] = record
-        self._by_workflow.setdefault(workflow_id, {})[execution_id] = record
+        of_workflow = self._by_workflow.get(workflow_id)
+        if of_workflow is None:
+            of_workflow = self._by_workflow[workflow_id] = {}
+        of_workflow[execution_id] = record
         return record
 
     def _result(self, record: ExecutionRecord, message: str) -> ExecutionResult:
@@ -530,16 +548,6 @@ class MockProvider(AsyncResource):
             record.timeout_handle = self._clock.call_later(
                 record.timeout_seconds, lambda: self._time_out(record)
             )
-        info = ExecutionInfo(
-            execution_id=record.execution_id,
-            name=record.name,
-            state_machine_id=f"{self._prefix}{record.workflow_id}",
-            state_machine_name=record.workflow_id,
-            start_time=record.start_time,
-            role_arn=_ROLE_ARN,
-            redrive_count=record.redrive_count,
-            redrive_time=record.redrive_time,
-        )
         record.random = execution_random(
             self.random_seed, record.execution_id, record.redrive_count
         )
@@ -547,7 +555,7 @@ class MockProvider(AsyncResource):
             record.machine,
             runtime=MockRuntime(self, record),
             recorder=record,
-            info=info,
+            info=record,  # the record is the execution's identity too
             input=record.input_value,
             checkpoint=record.checkpoint,
             max_payload_bytes=self._max_payload,
@@ -566,7 +574,8 @@ class MockProvider(AsyncResource):
         # per execution); one cancelled from outside leaves it by a callback
         # (see _finish), aclose empties it.
         self._tasks[execution] = task
-        self._notify(record)
+        if record.watchers:
+            self._notify(record)
 
     async def _drive(self, record: ExecutionRecord, generation: int, execution: Execution) -> None:
         try:
@@ -673,8 +682,10 @@ class MockProvider(AsyncResource):
         record.execution = None
         record.random = None
         self._finished[record.execution_id] = None
-        self._notify(record)
-        self._evict()
+        if record.watchers:
+            self._notify(record)
+        if len(self._finished) > self._retention:
+            self._evict()
 
     def _evict(self) -> None:
         while len(self._finished) > self._retention:

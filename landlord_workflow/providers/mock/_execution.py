@@ -94,6 +94,7 @@ class ExecutionRecord:
         "random",
         "redrive_count",
         "redrive_time",
+        "stamp",
         "stamps",
         "start_time",
         "state",
@@ -128,6 +129,7 @@ class ExecutionRecord:
         self.timeout_seconds = timeout_seconds
         self.clock = clock
         self.stamps = stamps
+        self.stamp = stamps.stamp
         self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
@@ -149,6 +151,21 @@ class ExecutionRecord:
         self.checkpoint: Mapping[str, Any] | None = None
         self.callbacks: dict[str, Callback] | None = None
         """Open task tokens of this execution (None: none yet)."""
+
+    # ----------------------------------- ExecutionIdentity (what the core reads)
+
+    role_arn: Final = "arn:aws:iam::123456789012:role/landlord-workflow-mock"
+    """The role the context object shows (there are no roles here)."""
+
+    @property
+    def state_machine_name(self) -> str:
+        """The workflow id."""
+        return self.workflow_id
+
+    @property
+    def state_machine_id(self) -> str:
+        """``<provider>:<workflow>``: the execution id without ``:<name>``."""
+        return self.execution_id[: len(self.execution_id) - len(self.name) - 1]
 
     # ------------------------------------------------------- Recorder protocol
 
@@ -173,9 +190,9 @@ class ExecutionRecord:
             and (len(details) == 1 or (kept.role and len(details) == 2 and "roleArn" in details))
         ):
             # {"input": data} / {"output": data}: keep the value, not a dict around it.
-            self.events += (self.stamps.stamp(), kept, state, details[key])
+            self.events += (self.stamp(), kept, state, details[key])
         else:
-            self.events += (self.stamps.stamp(), event_type, state, details)
+            self.events += (self.stamp(), event_type, state, details)
 
     def record_value(
         self, event_id: int, event_type: str, state: str | None, key: str, value: Any
@@ -188,14 +205,14 @@ class ExecutionRecord:
         if kept.entered:
             self.current_state = state or self.current_state
         if key == kept.key:
-            self.events += (self.stamps.stamp(), kept, state, value)
+            self.events += (self.stamp(), kept, state, value)
         else:
-            self.events += (self.stamps.stamp(), event_type, state, {key: value})
+            self.events += (self.stamp(), event_type, state, {key: value})
 
     def append_final(self, kind: str, raw_type: str, **details: Any) -> None:
         """Append an event the engine records itself (time-out, stop)."""
         details["raw_type"] = raw_type
-        self.events += (self.stamps.stamp(), kind, _FINAL, details)
+        self.events += (self.stamp(), kind, _FINAL, details)
 
     def history(self) -> tuple[ExecutionEvent, ...]:
         """Fresh event values (details deep-copied)."""

@@ -54,7 +54,7 @@ class _StopRun(Exception):  # noqa: N818 - internal signal, never escapes run_al
 class MockRuntime:
     """The core's `landlord_workflow._asl.Runtime` for one execution run."""
 
-    __slots__ = ("_random", "_tokens", "at", "clock", "provider", "record", "stamp")
+    __slots__ = ("_random", "_tokens", "at", "clock", "pause", "provider", "record", "stamp")
 
     def __init__(self, provider: MockProvider, record: ExecutionRecord) -> None:
         self.provider = provider
@@ -64,9 +64,10 @@ class MockRuntime:
             provider.random_seed, record.execution_id, record.redrive_count
         )
         self._tokens = 0
-        # The core's optional cheap clock reading (see `Execution`).
+        # The core's optional cheap clock reading and pause (see `Execution`).
         self.stamp = provider._stamps.stamp
         self.at = provider._stamps.at
+        self.pause = provider._pause
 
     # ---------------------------------------------------------------- basics
 
