@@ -1163,6 +1163,17 @@ def _precompute(state: State) -> None:
         kind_of_segment, key = result_path.segments[0]
         if kind_of_segment == 0:  # a name: ResultPath "$.key"
             state.result_key = key
+            if (
+                state.type == "Pass"
+                and not state.jsonata
+                and state.result is not None
+                and state.parameters is None
+                and state.assign is None
+                and state.input_path is _WHOLE
+                and state.output_path is _WHOLE
+            ):
+                state.merge_key = key
+                state.merge_overhead = result_path.insert_overhead
     # A JSONPath Pass or Succeed state whose fields read only their data runs
     # without an evaluation environment (no context object, clock reading or
     # variables to prepare).

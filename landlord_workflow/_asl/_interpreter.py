@@ -526,6 +526,24 @@ class Execution:
         Returns (output, next state or None, variables it assigns) and leaves
         in ``node.bound`` an upper bound of the output's size (or None).
         """
+        key = state.merge_key
+        if key is not None and type(raw) is dict:
+            # A Pass state that only merges its constant Result at "$.key" (see
+            # State.merge_key): the general path below, with what it would
+            # find out already known.
+            result = state.result_value
+            size = state.result_size
+            if size is None:
+                size = state.result_size = payload_size(result)  # once per state
+            output = {**raw, key: result}
+            bound = node.bound
+            if bound is not None:
+                bound += size + state.merge_overhead
+                if bound <= self.max_payload_bytes:
+                    node.bound = bound
+                    return output, state.next, None
+            node.bound = self._check_size(state.name, output, bound)
+            return output, state.next, None
         kind = state.type
         if kind == "Fail":
             self._fail(state, raw, env)

@@ -123,6 +123,8 @@ class State:
         "jsonata",
         "label",
         "max_concurrency",
+        "merge_key",
+        "merge_overhead",
         "name",
         "needs_env",
         "next",
@@ -178,6 +180,11 @@ class State:
         self.result_key: str | None = None
         self.result_value: Any = None
         self.result_size: int | None = None
+        # Set for a JSONPath Pass state that only merges a constant Result at
+        # "$.key" (no InputPath, Parameters, OutputPath or Assign): the key, and
+        # the most bytes the key adds to the input besides the Result.
+        self.merge_key: str | None = None
+        self.merge_overhead = 0
         # JSONata
         self.arguments: Expr | None = None
         self.output: Expr | None = None

@@ -33,7 +33,7 @@ from typing import Any, Final
 
 from landlord_workflow._asl._errors import DATA_LIMIT_EXCEEDED, RUNTIME, StatesError
 from landlord_workflow._asl._runtime import TaskContext, TaskRequest
-from landlord_workflow._asl._values import MAX_PAYLOAD_BYTES, compact_json
+from landlord_workflow._asl._values import MAX_PAYLOAD_BYTES, compact_json, parse_compact
 from landlord_workflow.errors import WorkflowError
 
 __all__ = [
@@ -275,7 +275,7 @@ async def call_handler(
     ``States.Runtime``; a result over the payload limit fails with
     ``States.DataLimitExceeded`` (a task failure: Catch can handle it).
     """
-    task_input = json.loads(compact_json(request.input))
+    task_input = parse_compact(compact_json(request.input))
     lambda_target = resource.kind == "lambda" or (
         resource.kind == "integration" and resource.service == "lambda"
     )
@@ -334,7 +334,7 @@ async def call_handler(
             f"The state/task '{resource.limit_name}' returned a result with a size exceeding "
             "the maximum number of bytes service limit.",
         )
-    return json.loads(text)
+    return parse_compact(text)
 
 
 def _with_log_tail(shape: dict[str, Any], request_id: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from landlord_workflow._asl import (
     TaskHandler,
     compile_definition,
 )
-from landlord_workflow._asl._values import compact_json
+from landlord_workflow._asl._values import compact_json, parse_compact
 from landlord_workflow._json import encode_json
 from landlord_workflow._limits import (
     MAX_HISTORY_EVENTS,
@@ -434,7 +434,7 @@ class MockProvider(AsyncResource):
             raise InvalidSpecError.single(
                 field, f"is {size} bytes; the limit is {self._max_payload} bytes"
             )
-        return text, json.loads(text)
+        return text, parse_compact(text)
 
     async def start_execution(
         self, workflow_id: str, execution_input: ExecutionInput
@@ -878,7 +878,7 @@ class MockProvider(AsyncResource):
                 error.code if error is not None and error.code else "States.TaskFailed",
                 error.cause if error is not None else None,
             )
-        output = json.loads(record.output_text or "null")
+        output = parse_compact(record.output_text or "null")
         return {
             **started,
             "Input": input_value if request.output_as_json else input_text,

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import json
 import random
 from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from landlord_workflow._asl._history import CONTRACT_TYPES, contract_event
+from landlord_workflow._asl._values import parse_compact
 from landlord_workflow._types import (
     ExecutionError,
     ExecutionEvent,
@@ -243,7 +243,7 @@ class ExecutionRecord:
         history: Any = self.history() if include_history else ()
         output = None
         if self.state is ExecutionState.SUCCEEDED and self.output_text is not None:
-            output = json.loads(self.output_text)
+            output = parse_compact(self.output_text)
         return ExecutionStatus(
             execution_id=self.execution_id,
             workflow_id=self.workflow_id,
@@ -251,7 +251,7 @@ class ExecutionRecord:
             state=self.state,
             start_time=self.start_time,
             stop_time=self.stop_time,
-            input=json.loads(self.input_text),
+            input=parse_compact(self.input_text),
             output=output,
             error=self.error,
             history=history,
