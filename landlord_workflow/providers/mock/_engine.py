@@ -99,6 +99,7 @@ def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
 
 
 _ROLE_ARN: Final = ExecutionRecord.role_arn
+_SUCCEEDED: Final = ExecutionState.SUCCEEDED
 
 
 def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
@@ -600,7 +601,7 @@ class MockProvider(AsyncResource):
 
     def _conclude(self, record: ExecutionRecord, outcome: Outcome) -> None:
         if outcome.succeeded:
-            self._finish(record, ExecutionState.SUCCEEDED, output=outcome.output, inside=True)
+            self._finish(record, _SUCCEEDED, outcome.output, None, False, True)
             return
         record.checkpoint = outcome.checkpoint
         error = ExecutionError(
@@ -624,11 +625,10 @@ class MockProvider(AsyncResource):
         )
         self._finish(record, ExecutionState.TIMED_OUT, error=error)
 
-    def _finish(
+    def _finish(  # noqa: PLR0917 - positional on the hot path
         self,
         record: ExecutionRecord,
         state: ExecutionState,
-        *,
         output: Any = None,
         error: ExecutionError | None = None,
         recorded: bool = False,
@@ -656,7 +656,7 @@ class MockProvider(AsyncResource):
             record.append_final(
                 "ExecutionFailed", "ExecutionFailed", error=error.code, cause=error.cause
             )
-        record.stop_time = self._clock.now()
+        record.stopped = record.stamp()
         task, record.task = record.task, None
         if (
             task is not None
@@ -768,7 +768,7 @@ class MockProvider(AsyncResource):
             record.checkpoint = record.execution.checkpoint()
         resume_at = record.current_state
         record.state = ExecutionState.RUNNING
-        record.stop_time = None
+        record.stopped = None
         record.error = None
         record.output_text = None
         record.redrive_count += 1

@@ -98,7 +98,7 @@ class ExecutionRecord:
         "stamps",
         "start_time",
         "state",
-        "stop_time",
+        "stopped",
         "task",
         "timeout_handle",
         "timeout_seconds",
@@ -133,7 +133,8 @@ class ExecutionRecord:
         self.random: random.Random | None = random_source
         self.state = ExecutionState.RUNNING
         self.start_time = clock.now()
-        self.stop_time: datetime | None = None
+        self.stopped: Any = None
+        """When it ended, a stamp of the clock (None: running); `stop_time` reads it."""
         self.output_text: str | None = None
         self.error: ExecutionError | None = None
         self.events: list[Any] = []
@@ -151,6 +152,12 @@ class ExecutionRecord:
         self.checkpoint: Mapping[str, Any] | None = None
         self.callbacks: dict[str, Callback] | None = None
         """Open task tokens of this execution (None: none yet)."""
+
+    @property
+    def stop_time(self) -> datetime | None:
+        """When it ended (None: it has not)."""
+        stopped = self.stopped
+        return None if stopped is None else self.stamps.at(stopped)
 
     # ----------------------------------- ExecutionIdentity (what the core reads)
 
