@@ -150,11 +150,24 @@ def _engine(source: str, uses: frozenset[str]) -> jlens.Expression:
 class Jsonata:
     """One compiled JSONata expression."""
 
-    __slots__ = ("_engine", "_type", "_uses", "reads_context", "text", "variables")
+    __slots__ = (
+        "_engine",
+        "_random",
+        "_type",
+        "_uses",
+        "_uses_clock",
+        "reads_context",
+        "text",
+        "variables",
+    )
 
     def __init__(self, text: str) -> None:
         self.text = text
         self._uses = frozenset(name for name in _FUNCTIONS if f"${name}" in text)
+        # Only these read the clock or the execution's randomness: the others
+        # are evaluated without preparing them.
+        self._uses_clock = "$now" in text or "$millis" in text
+        self._random = bool(self._uses & {"random", "uuid"})
         prefix = _PREFIX + (_RANGE if "range" in self._uses else "")
         self._engine = _engine(prefix + text + ")", self._uses)
         self._type: jlens.Expression | None = None
@@ -185,8 +198,8 @@ class Jsonata:
             name: variables[name] for name in self.variables if name in variables
         }
         bindings["eval"] = None  # AWS: $eval is not supported
-        token = _SOURCES.set(_Sources(random, uuid))
-        now = now_millis()
+        token = _SOURCES.set(_Sources(random, uuid)) if self._random else None
+        now = now_millis() if self._uses_clock else 0
         try:
             value = self._engine.evaluate(states, bindings, now=now)
             if value is None:
@@ -196,7 +209,8 @@ class Jsonata:
         except ValueError as exc:  # a host function refused its arguments
             raise JsonataError("D3137", str(exc)) from None
         finally:
-            _SOURCES.reset(token)
+            if token is not None:
+                _SOURCES.reset(token)
         return _checked(value)
 
     def _null_or_undefined(self, states: Mapping[str, Any], bindings: Any, now: int) -> Any:

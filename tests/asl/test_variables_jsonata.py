@@ -185,6 +185,7 @@ async def test_aws_jsonata_functions_are_available_and_deterministic() -> None:
                 "uuid": "{% $uuid() %}",
                 "random": "{% $random() %}",
                 "now": "{% $now() %}",
+                "millis": "{% $millis() %}",
             },
         },
         QueryLanguage="JSONata",
@@ -197,6 +198,7 @@ async def test_aws_jsonata_functions_are_available_and_deterministic() -> None:
     assert first["hash"] == "0cc175b9c0f1b6a831c399e269772661"
     assert first["parse"] == {"a": None}
     assert first["now"] == "2024-01-01T00:00:00.000Z"
+    assert first["millis"] == 1_704_067_200_000  # the execution clock, not the wall clock
 
 
 async def test_jsonata_choice_conditions_and_rule_outputs() -> None:
