@@ -5,10 +5,12 @@
 
 Sections (see docs/performance.md):
 
-1. the mock engine against moto's ASL interpreter; the mock's growth with N
+1. the mock engine against its limit (the same data work with no engine) and
+   against moto's ASL interpreter; the mock's growth with N; Map, Parallel and
+   JSONata figures
 2. Manager overhead on a status read (mock, and moto through the adapter)
 3. waiting: API calls and detection delay against a fixed 1-second poll
-4. memory of the mock engine (tracemalloc)
+4. memory of the mock engine (tracemalloc); 100,000 executions against 10,000
 5. start throughput on moto, Manager against raw aioboto3
 6. Temporal: ASL against a native workflow (executions/s), start latency
 
@@ -37,9 +39,11 @@ from typing import Any
 
 import aioboto3
 import engines
+import limit
 import memory
 import on_temporal
 import overhead
+import scale
 import starts
 import waiting
 from _common import Results
@@ -97,6 +101,10 @@ async def measure(quick: bool) -> Results:
     # read CPU time or trace allocations (tracemalloc sees every thread).
     with clock("memory"):
         await memory.run(results, quick)
+    with clock("limit"):
+        await limit.run(results, quick)
+    with clock("scale"):
+        await scale.run(results, quick)
     with clock("overhead_mock"):
         await overhead.run_mock(results, quick)
     with clock("growth"):

@@ -18,6 +18,7 @@ effect when the state ends.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,6 +50,7 @@ from landlord_workflow._asl._runtime import (
     ExecutionIdentity,
     Recorder,
     Runtime,
+    TaskContext,
     TaskRequest,
 )
 from landlord_workflow._asl._scope import Env, Variables, format_time
@@ -638,7 +640,11 @@ class Execution:
                 assigned = _assignments(state.assign(effective, env))
             merged, merged_bound = effective, effective_bound
         else:
-            result = await self._execute(state, effective, env, node, resume)
+            if kind == "Task" and not state.retriers:
+                # _execute without retriers is this call (one coroutine less).
+                result = await self._task(state, effective, env, 0)
+            else:
+                result = await self._execute(state, effective, env, node, resume)
             if state.assign is not None:
                 assigned = _assignments(state.assign(result, env))
             if state.result_selector is not None:
@@ -849,18 +855,12 @@ class Execution:
         credentials = (
             state.credentials(effective, attempt_env) if state.credentials is not None else None
         )
-        context = attempt_env.context
         request = TaskRequest(
             resource=resource.text,
             state=state.name,
             input=task_input,
-            context=task_context(
-                execution_id=self.info.execution_id,
-                execution_name=self.info.name,
-                state=state.name,
-                retry_count=retry_count,
-                task_token=token,
-                context_object=context,
+            make_context=functools.partial(
+                self._task_context, state.name, retry_count, token, attempt_env
             ),
             timeout_seconds=timeout,
             heartbeat_seconds=heartbeat,
@@ -899,16 +899,18 @@ class Execution:
                 state.name,
                 {"resourceType": resource.resource_type, "resource": resource.resource_name},
             )
-        started = self.runtime.now()
+        callback = token is not None and resource.pattern == "waitForTaskToken"
+        # When the task began, for what remains of its timeout once submitted.
+        started = self.runtime.now() if callback and timeout is not None else None
         try:
             if resource.is_start_execution:
                 result = await self._start_child(state, request, resource)
             else:
                 result = await self.runtime.run_task(request)
-                if token is not None and resource.pattern == "waitForTaskToken":
+                if callback:
                     self._record_task("Submitted", prefix, resource, state.name, {"output": result})
                     remaining = None
-                    if timeout is not None:
+                    if timeout is not None and started is not None:
                         elapsed = (self.runtime.now() - started).total_seconds()
                         remaining = max(timeout - elapsed, 0.0)
                     result = await self.runtime.wait_for_callback(
@@ -922,6 +924,19 @@ class Execution:
             raise
         self._record_task("Succeeded", prefix, resource, state.name, {"output": result})
         return result
+
+    def _task_context(
+        self, state: str, retry_count: int, token: str | None, env: Env
+    ) -> TaskContext:
+        """What a task handler may read about the call (see `TaskRequest.context`)."""
+        return task_context(
+            execution_id=self.info.execution_id,
+            execution_name=self.info.name,
+            state=state,
+            retry_count=retry_count,
+            task_token=token,
+            context_object=env.context,
+        )
 
     def _record_task(
         self, outcome: str, prefix: str, resource: Any, state: str, details: dict[str, Any]

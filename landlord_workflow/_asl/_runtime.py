@@ -91,7 +91,6 @@ class TaskContext:
     context_object: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(slots=True, kw_only=True)
 class TaskRequest:
     """One Task invocation.
 
@@ -102,16 +101,60 @@ class TaskRequest:
     ``credentials`` the evaluated ``Credentials`` field (nothing to assume
     off AWS). The runtime maps ITS timeouts to ``States.Timeout`` /
     ``States.HeartbeatTimeout`` (raised as `StatesError` with no cause).
+
+    ``context`` is given, or built on first use by ``make_context`` (most
+    tasks never read it, and the context object it holds costs a clock
+    formatting and three dicts). Never modified once built.
     """
 
-    resource: str
-    state: str
-    input: Any
-    context: TaskContext
-    timeout_seconds: float | None
-    heartbeat_seconds: float | None
-    task_token: str | None = None
-    credentials: Any = None
+    __slots__ = (
+        "_context",
+        "_make_context",
+        "credentials",
+        "heartbeat_seconds",
+        "input",
+        "resource",
+        "state",
+        "task_token",
+        "timeout_seconds",
+    )
+
+    def __init__(
+        self,
+        *,
+        resource: str,
+        state: str,
+        input: Any,
+        context: TaskContext | None = None,
+        make_context: Callable[[], TaskContext] | None = None,
+        timeout_seconds: float | None,
+        heartbeat_seconds: float | None,
+        task_token: str | None = None,
+        credentials: Any = None,
+    ) -> None:
+        if context is None and make_context is None:
+            raise TypeError("TaskRequest needs a context or a make_context")
+        self.resource = resource
+        self.state = state
+        self.input = input
+        self._context = context
+        self._make_context = make_context
+        self.timeout_seconds = timeout_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.task_token = task_token
+        self.credentials = credentials
+
+    @property
+    def context(self) -> TaskContext:
+        """What the task handler may read about the call (built on first use)."""
+        context = self._context
+        if context is None:
+            assert self._make_context is not None  # noqa: S101 - checked when built
+            context = self._context = self._make_context()
+        return context
+
+    def __repr__(self) -> str:
+        return f"TaskRequest(resource={self.resource!r}, state={self.state!r})"
 
 
 @dataclass(slots=True, kw_only=True)

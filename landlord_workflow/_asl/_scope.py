@@ -21,6 +21,8 @@ __all__ = ["ContextSource", "Env", "Variables", "format_time"]
 def format_time(moment: datetime) -> str:
     """A timestamp as the context object shows it: ``2024-01-02T03:04:05.678Z``."""
     moment = moment.astimezone(UTC)
+    if moment.year >= 1000:  # isoformat's text, without strftime's cost
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -9,6 +9,7 @@ workflow time pass in milliseconds of wall time.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import time
@@ -30,6 +31,11 @@ __all__ = [
 
 _LAST_MOMENT = datetime.max.replace(tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 @types.coroutine
@@ -201,12 +207,7 @@ class VirtualClock:
 
     async def _sleep(self, seconds: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def wake() -> None:
-            if not future.done():
-                future.set_result(None)
-
-        timer = self.call_later(seconds, wake)
+        timer = self.call_later(seconds, functools.partial(_wake, future))
         try:
             await future
         finally:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, Self
@@ -67,6 +66,54 @@ __all__ = ["NO_ERROR_CODE", "MockProvider"]
 
 ItemReader = Callable[[str, Mapping[str, Any], Any], Awaitable[Any]]
 """``async def read(state_name, item_reader_field, state_input) -> list``."""
+
+
+class _Fifo:
+    """Execution ids in the order they were added; the oldest leaves first.
+
+    Two plain dicts of strings and integers, which the garbage collector does
+    not track (an ``OrderedDict`` of 100,000 ids is a container every full
+    collection walks).
+    """
+
+    __slots__ = ("_first", "_next", "_order", "_seq")
+
+    def __init__(self) -> None:
+        self._seq: dict[str, int] = {}
+        self._order: dict[int, str] = {}
+        self._first = 0
+        self._next = 0
+
+    def __len__(self) -> int:
+        return len(self._seq)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._seq
+
+    def add(self, key: str) -> None:
+        """Add ``key`` as the newest (a key already there stays where it is)."""
+        if key not in self._seq:
+            self._seq[key] = self._next
+            self._order[self._next] = key
+            self._next += 1
+
+    def discard(self, key: str) -> None:
+        """Remove ``key`` if it is there."""
+        seq = self._seq.pop(key, None)
+        if seq is not None:
+            del self._order[seq]
+
+    def pop_oldest(self) -> str:
+        """Remove and return the oldest key (KeyError when empty)."""
+        if not self._seq:
+            raise KeyError("pop_oldest(): empty")
+        order = self._order
+        while self._first not in order:  # skip what discard removed
+            self._first += 1
+        key = order.pop(self._first)
+        self._first += 1
+        del self._seq[key]
+        return key
 
 
 class _Workflow:
@@ -225,9 +272,9 @@ class MockProvider(AsyncResource):
         self._workflows: dict[str, _Workflow] = {}
         self._executions: dict[str, ExecutionRecord] = {}
         self._by_workflow: dict[str, dict[str, ExecutionRecord]] = {}
-        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._finished = _Fifo()
         # Ids of evicted executions whose names stay taken (oldest forgotten first).
-        self._evicted: OrderedDict[str, None] = OrderedDict()
+        self._evicted = _Fifo()
         self._name_memory = max(1_000, 10 * retention)
         # Redrives whose answer was lost (execution id -> its redrive count):
         # the retry gets that redrive back, as a Step Functions client token.
@@ -681,26 +728,33 @@ class MockProvider(AsyncResource):
         # A finished execution keeps only what it reports (and its checkpoint).
         record.execution = None
         record.random = None
-        self._finished[record.execution_id] = None
+        self._finished.add(record.execution_id)
         if record.watchers:
             self._notify(record)
         if len(self._finished) > self._retention:
             self._evict()
 
     def _evict(self) -> None:
-        while len(self._finished) > self._retention:
-            execution_id, _ = self._finished.popitem(last=False)
-            record = self._executions.pop(execution_id, None)
-            self._unanswered_redrives.pop(execution_id, None)
-            self._unanswered_starts.pop(execution_id, None)
+        finished = self._finished
+        executions = self._executions
+        evicted = self._evicted
+        while len(finished) > self._retention:
+            execution_id = finished.pop_oldest()
+            record = executions.pop(execution_id, None)
+            if self._unanswered_redrives:
+                self._unanswered_redrives.pop(execution_id, None)
+            if self._unanswered_starts:
+                self._unanswered_starts.pop(execution_id, None)
             # Its name stays taken (AWS: for 90 days), for the last few evicted.
-            self._evicted[execution_id] = None
-            if len(self._evicted) > self._name_memory:
-                self._evicted.popitem(last=False)
+            evicted.add(execution_id)
+            if len(evicted) > self._name_memory:
+                evicted.pop_oldest()
             if record is not None:
-                self._by_workflow.get(record.workflow_id, {}).pop(execution_id, None)
-                if not self._by_workflow.get(record.workflow_id):
-                    self._by_workflow.pop(record.workflow_id, None)
+                of_workflow = self._by_workflow.get(record.workflow_id)
+                if of_workflow is not None:
+                    of_workflow.pop(execution_id, None)
+                    if not of_workflow:
+                        del self._by_workflow[record.workflow_id]
 
     def _record(self, execution_id: str) -> ExecutionRecord:
         record = self._executions.get(execution_id)
@@ -773,7 +827,7 @@ class MockProvider(AsyncResource):
         record.output_text = None
         record.redrive_count += 1
         record.redrive_time = self._clock.now()
-        self._finished.pop(execution_id, None)
+        self._finished.discard(execution_id)
         self._launch(record)
         return self._result(record, f"redriven from {resume_at}")
 

@@ -96,34 +96,40 @@ class MockRuntime:
         if token is not None:
             self.provider._open_token(token, self.record)
         try:
-            return await self._invoke(request)
+            # (One coroutine for the whole invocation: each one a task waits
+            # through is an object alive while it waits.)
+            resource = parse_resource(request.resource)
+            provider = self.provider
+            handler = find_handler(
+                provider.task_handlers,
+                state=request.state,
+                resource=resource,
+                task_input=request.input,
+            )
+            seconds = request.timeout_seconds
+            if handler is None:
+                if not provider.echo_unknown_tasks:
+                    raise missing_handler_error(request, resource, self.uuid())
+                if seconds is None:
+                    await self.clock.sleep(provider.default_task_seconds)
+                    return request.input
+                work: Awaitable[Any] = self._echo(request.input)
+            else:
+                work = call_handler(
+                    handler,
+                    request,
+                    resource,
+                    request_id=self.uuid(),
+                    now=self.now(),
+                    max_payload_bytes=provider.max_payload_bytes,
+                )
+                if seconds is None:
+                    return await work
+            return await self._with_timeout(work, seconds, TIMEOUT)
         except BaseException:
             if token is not None:
                 self.provider._close_token(token)
             raise
-
-    async def _invoke(self, request: TaskRequest) -> Any:
-        resource = parse_resource(request.resource)
-        handler = find_handler(
-            self.provider.task_handlers,
-            state=request.state,
-            resource=resource,
-            task_input=request.input,
-        )
-        if handler is None:
-            if not self.provider.echo_unknown_tasks:
-                raise missing_handler_error(request, resource, self.uuid())
-            work: Awaitable[Any] = self._echo(request.input)
-        else:
-            work = call_handler(
-                handler,
-                request,
-                resource,
-                request_id=self.uuid(),
-                now=self.now(),
-                max_payload_bytes=self.provider.max_payload_bytes,
-            )
-        return await self._with_timeout(work, request.timeout_seconds, TIMEOUT)
 
     async def _echo(self, value: Any) -> Any:
         await self.clock.sleep(self.provider.default_task_seconds)
