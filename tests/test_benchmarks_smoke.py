@@ -20,6 +20,22 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "run.py"
 
 FIGURES = {
+    # 1. the mock against its limit (no engine); Map, Parallel, JSONata
+    "limit.n",
+    "limit.baseline_executions_per_s",
+    "limit.mock_executions_per_s",
+    "limit.mock_over_baseline",
+    "limit.mock_over_baseline_rounds",
+    "limit.baseline_us_per_execution",
+    "limit.mock_us_per_execution",
+    "shapes.jsonata_executions_per_s",
+    "shapes.jsonata_over_jsonpath",
+    "shapes.map_items",
+    "shapes.map_execution_ms",
+    "shapes.map_iterations_per_s",
+    "shapes.parallel_branches",
+    "shapes.parallel_executions_per_s",
+    "shapes.parallel_branches_per_s",
     # 1. mock engine against moto's ASL interpreter; growth with N
     "engines.n",
     "engines.moto_executions_per_s",
@@ -70,6 +86,14 @@ FIGURES = {
     "memory.peak_concurrent_bytes",
     "memory.peak_bytes_per_concurrent_execution",
     "memory.all_in_flight_bytes",
+    # 4. scale: 100,000 executions against 10,000 (retention 10,000)
+    "scale.small_n",
+    "scale.large_n",
+    "scale.retention",
+    "scale.small_cpu_seconds",
+    "scale.large_cpu_seconds",
+    "scale.large_over_small_cpu",
+    "scale.rounds",
     # 5. starts
     "starts.count",
     "starts.raw_per_s_1_in_flight",
@@ -91,6 +115,9 @@ FIGURES = {
     "temporal.manager_no_attempt_timeout_over_raw_start",
 }
 TARGETS = {
+    "limit",
+    "jsonata_over_jsonpath",
+    "scale",
     "mock_over_moto",
     "growth",
     "overhead_mock",
@@ -135,6 +162,16 @@ def test_quick_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert all(isinstance(target["met"], bool) for target in document["targets"].values())
     assert {"cpus", "cpu_model", "python", "memory_gib"} <= document["machine"].keys()
     # The table shows every section.
-    sections = ("1 engines", "1 growth", "2 overhead", "3 waiting", "4 memory", "5 starts")
+    sections = (
+        "1 limit",
+        "1 shapes",
+        "1 engines",
+        "1 growth",
+        "2 overhead",
+        "3 waiting",
+        "4 memory",
+        "4 scale",
+        "5 starts",
+    )
     for section in (*sections, "6 temporal"):
         assert section in completed.stdout
