@@ -19,14 +19,23 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import aclosing
+from contextlib import AbstractContextManager, ExitStack, aclosing
+from functools import partial
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import attrs
 from anyio.abc import AsyncResource
 
-from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome, Hook, LoggingHook
+from landlord_workflow._instrumentation import (
+    CallDetails,
+    CallStart,
+    ExecutionOutcome,
+    Hook,
+    LoggingHook,
+    ScopedHook,
+)
 from landlord_workflow._limits import NAME_MAX_LENGTH
 from landlord_workflow._policies import CallPolicy, CallRunner, PollPolicy, check_timeout
 from landlord_workflow._provider import (
@@ -146,7 +155,11 @@ class Manager(AsyncResource):
         self._poll_policy = poll_policy
         self._hooks: tuple[Hook, ...] = tuple(hooks)
         self._logger = logger if logger is not None else logging.getLogger("landlord_workflow")
-        self._reporters: tuple[Hook, ...] = (LoggingHook(self._logger), *self._hooks)
+        self._log_hook = LoggingHook(self._logger)
+        self._reporters: tuple[Hook, ...] = (self._log_hook, *self._hooks)
+        self._scoped: tuple[ScopedHook, ...] = tuple(
+            hook for hook in self._hooks if isinstance(hook, ScopedHook)
+        )
         self._runner = CallRunner(call_policy)
         self._known: OrderedDict[str, _KnownWorkflow] = OrderedDict()
         self._runs: dict[str, _Run] = {}
@@ -729,12 +742,12 @@ class Manager(AsyncResource):
         return self._registry.providers()[0]
 
     def _for_execution(self, execution_id: str, provider_type: str | None) -> Provider:
-        _check_text("execution_id", execution_id)
-        _check_provider_type(provider_type)
+        if execution_id.__class__ is not str or not execution_id:
+            _check_text("execution_id", execution_id)
         if provider_type is not None:
             return self._named(provider_type)
         self._check_open()
-        providers = self._registry.providers()
+        providers = self._registry._sorted
         for provider in providers:
             if provider.owns_execution(execution_id):
                 return provider
@@ -822,29 +835,83 @@ class Manager(AsyncResource):
         workflow_id: str | None = None,
         execution_id: str | None = None,
     ) -> T:
-        self._check_open()
+        if self._closed:
+            raise WorkflowError("this Manager is closed")
         provider_name: str = provider.name
-        reporters = self._reporters
-        logger = self._logger
-
-        def report(
-            attempt: int, seconds: float, error: BaseException | None, retry_in: float | None
-        ) -> None:
-            details = CallDetails(
+        # An in-process provider's call cannot hang on a network: its attempts
+        # run without the per-attempt timeout scope (the deadline still holds).
+        timed = not getattr(provider, "in_process", False)
+        if timed or self._scoped or self._runner.deadline is not None:
+            report = partial(self._report_call, operation, provider_name, workflow_id, execution_id)
+            if not self._scoped:
+                return await self._runner(call, report, timed=timed)
+            start = CallStart(
                 operation=operation,
                 provider=provider_name,
-                attempt=attempt,
-                duration=seconds,
-                outcome="ok" if error is None else ("retry" if retry_in is not None else "error"),
-                error=None if error is None else type(error).__name__,
                 workflow_id=workflow_id,
                 execution_id=execution_id,
-                retry_in=retry_in,
             )
-            for hook in reporters:
-                _safe_hook(logger, hook.on_call, details)
+            with self._scope(start):
+                return await self._runner(call, report, timed=timed)
+        # The hot path (in process, no deadline, no scoped hook): the first
+        # attempt inline, the runner only once it failed with a transient error.
+        begun = perf_counter()
+        try:
+            result = await call()
+        except TransientError as exc:
+            report = partial(self._report_call, operation, provider_name, workflow_id, execution_id)
+            return await self._runner.retry_after_first(call, report, begun, exc)
+        except Exception as exc:
+            self._report_call(
+                operation, provider_name, workflow_id, execution_id, 1, perf_counter() - begun, exc
+            )
+            raise
+        if self._hooks or self._log_hook.wants(operation, False):
+            self._report_call(
+                operation, provider_name, workflow_id, execution_id, 1, perf_counter() - begun
+            )
+        return result
 
-        return await self._runner(call, report)
+    def _report_call(  # noqa: PLR0917 - the runner passes attempt facts positionally
+        self,
+        operation: str,
+        provider: str,
+        workflow_id: str | None,
+        execution_id: str | None,
+        attempt: int,
+        seconds: float,
+        error: BaseException | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        """One attempt, to the hooks that listen (no details are built for nobody)."""
+        logged = self._log_hook.wants(operation, error is not None)
+        if not (self._hooks or logged):
+            return
+        details = CallDetails(
+            operation=operation,
+            provider=provider,
+            attempt=attempt,
+            duration=seconds,
+            outcome="ok" if error is None else ("retry" if retry_in is not None else "error"),
+            error=None if error is None else type(error).__name__,
+            workflow_id=workflow_id,
+            execution_id=execution_id,
+            retry_in=retry_in,
+        )
+        if logged:
+            _safe_hook(self._logger, self._log_hook.on_call, details)
+        for hook in self._hooks:
+            _safe_hook(self._logger, hook.on_call, details)
+
+    def _scope(self, start: CallStart) -> AbstractContextManager[object]:
+        """The scoped hooks' contexts around one operation (a hook's failure is logged)."""
+        stack = ExitStack()
+        for hook in self._scoped:
+            try:
+                stack.enter_context(hook.call_scope(start))
+            except Exception:
+                self._logger.exception("instrumentation hook %r failed", hook)
+        return stack
 
     async def _stream(
         self,

@@ -235,6 +235,12 @@ class MockProvider(AsyncResource):
         return self._name
 
     @property
+    def in_process(self) -> bool:
+        """Whether calls complete in process (no injected latency): the Manager then
+        runs them without a per-attempt timeout scope."""
+        return not self.faults.delays_calls
+
+    @property
     def clock(self) -> Clock:
         """The clock that drives this provider's simulations."""
         return self._clock
