@@ -88,7 +88,8 @@ class CallStart:
     """
 
     operation: str
-    provider: str
+    provider: str | None
+    """The provider's name (``None`` for a ``run`` not yet routed to one)."""
     workflow_id: str | None = None
     execution_id: str | None = None
     composite: bool = False

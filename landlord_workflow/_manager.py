@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import AbstractContextManager, ExitStack, aclosing
+from contextlib import AbstractContextManager, ExitStack, aclosing, nullcontext
 from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -536,7 +536,8 @@ class Manager(AsyncResource):
         """
         seconds = check_timeout("timeout", timeout)
         provider = self._for_execution(execution_id, provider_type)
-        return await self._wait(provider, execution_id, seconds, attempt=1)
+        with self._composite("wait_for_completion", provider.name, execution_id=execution_id):
+            return await self._wait(provider, execution_id, seconds, attempt=1)
 
     async def _wait(
         self, provider: Provider, execution_id: str, seconds: float | None, *, attempt: int
@@ -587,13 +588,14 @@ class Manager(AsyncResource):
         """
         seconds = check_timeout("timeout", timeout)
         execution_input = _named_input(workflow_id, execution_input)
-        with anyio.move_on_after(seconds) as scope:
-            provider, policy = await self._run_plan(workflow_id, provider_type)
-            return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
-        assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
-        raise OperationTimeoutError(
-            f"run of workflow {workflow_id!r} did not finish within {timeout}"
-        )
+        with self._composite("run", provider_type, workflow_id=workflow_id):
+            with anyio.move_on_after(seconds) as scope:
+                provider, policy = await self._run_plan(workflow_id, provider_type)
+                return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
+            assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
+            raise OperationTimeoutError(
+                f"run of workflow {workflow_id!r} did not finish within {timeout}"
+            )
 
     async def _run_plan(
         self, workflow_id: str, provider_type: str | None
@@ -902,6 +904,26 @@ class Manager(AsyncResource):
             _safe_hook(self._logger, self._log_hook.on_call, details)
         for hook in self._hooks:
             _safe_hook(self._logger, hook.on_call, details)
+
+    def _composite(
+        self,
+        operation: str,
+        provider: str | None,
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+    ) -> AbstractContextManager[object]:
+        """The scoped hooks' contexts around a Manager operation made of several calls."""
+        if not self._scoped:
+            return nullcontext()
+        start = CallStart(
+            operation=operation,
+            provider=provider,
+            workflow_id=workflow_id,
+            execution_id=execution_id,
+            composite=True,
+        )
+        return self._scope(start)
 
     def _scope(self, start: CallStart) -> AbstractContextManager[object]:
         """The scoped hooks' contexts around one operation (a hook's failure is logged)."""
