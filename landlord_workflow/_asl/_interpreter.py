@@ -28,7 +28,6 @@ from typing import Any, Final
 from landlord_workflow._asl._errors import (
     DATA_LIMIT_EXCEEDED,
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
-    HEARTBEAT_TIMEOUT,
     ITEM_READER_FAILED,
     NO_CHOICE_MATCHED,
     QUERY_EVALUATION_ERROR,
@@ -382,7 +381,7 @@ class Execution:
         if catcher is None:
             raise err
         cause = err.cause
-        if cause is None and err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+        if cause is None and err.error == TIMEOUT:
             cause = ""  # AWS: a timeout has no cause in history, "" in the error output
         error_output = {"Error": err.error, "Cause": cause}
         try:
@@ -698,7 +697,7 @@ class Execution:
                         request, timeout_seconds=remaining, heartbeat_seconds=heartbeat
                     )
         except StatesError as err:
-            if err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+            if err.error == TIMEOUT:
                 self._record_task("TimedOut", prefix, resource, state.name, _error_details(err))
             else:
                 self._record_task("Failed", prefix, resource, state.name, _error_details(err))
