@@ -581,16 +581,20 @@ class Execution:
                 delay = retrier.delay(attempts[retrier_index], self._random())
                 attempts[retrier_index] += 1
                 retry_count += 1
-                self.note(
-                    "TaskRetried",
-                    state.name,
-                    {
-                        "error": err.error,
-                        "cause": err.cause,
-                        "retryCount": retry_count,
-                        "delaySeconds": delay,
-                    },
-                )
+                if state.type == "Task":
+                    # The contract's TaskRetried is a Task's: an AWS history shows a
+                    # retried Task (TaskScheduled again), a retried Parallel or Map only
+                    # as its branches' states entered again.
+                    self.note(
+                        "TaskRetried",
+                        state.name,
+                        {
+                            "error": err.error,
+                            "cause": err.cause,
+                            "retryCount": retry_count,
+                            "delaySeconds": delay,
+                        },
+                    )
                 resume = None
                 if delay > 0:
                     await self.runtime.sleep(delay)
