@@ -512,6 +512,12 @@ async def test_redrive_resumes_a_failed_execution_and_history_shows_every_event(
     done = await engine.cli("wait", execution_id)
     assert done.code == EXIT_OK
     assert 'output: {"flaky": "done", "prep": "ready", "tenant": "t"}' in done.out
+    timeline = done.out.split("timeline:\n", 1)[1].splitlines()[1:]
+    assert [(row.split()[0], row.split()[3]) for row in timeline] == [
+        ("Prepare", "succeeded"),
+        ("Flaky", "failed"),  # the visit the execution failed in, before the redrive
+        ("Flaky", "succeeded"),
+    ]
 
     history = await engine.cli("history", execution_id)
     assert history.code == EXIT_OK

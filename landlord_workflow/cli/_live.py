@@ -47,6 +47,12 @@ MAX_FOLLOW_INTERVAL = 2.0
 """Longest pause, in seconds, between two history polls while following."""
 
 _OPEN = "running"
+_ENDINGS = {
+    "ExecutionFailed": "failed",
+    "ExecutionTimedOut": "timed_out",
+    "ExecutionCancelled": "cancelled",
+}
+"""History events that end an execution, and the outcome of the states still open."""
 
 
 @attrs.frozen(kw_only=True)
@@ -74,13 +80,22 @@ def step_rows(status: ExecutionStatus) -> list[StepRow]:
     A state entered twice (a loop, or the failed state re-entered after a
     redrive) gives two rows. A task error shows as ``error`` until the Retry
     rule fires (``retrying``). A state still open when the execution ended
-    takes the execution's outcome (``failed``, ``cancelled``, ``timed_out``);
+    (failed, timed out or was cancelled, also before a redrive) takes that
+    outcome (``failed``, ``timed_out``, ``cancelled``);
     one whose error was caught by a ``Catch`` rule ends ``caught``.
     """
     rows: list[_Row] = []
     open_rows: dict[str, _Row] = {}
     origin = status.start_time
     for event in status.history:
+        ending = _ENDINGS.get(event.type)
+        if ending is not None:
+            # The execution ended here (a redrive may follow): its open states end with it.
+            for row in open_rows.values():
+                row.outcome = ending
+                row.duration = event.timestamp - row.start
+            open_rows.clear()
+            continue
         state = event.details.get("state")
         if not isinstance(state, str):
             continue

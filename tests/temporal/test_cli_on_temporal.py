@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from temporal.asl_handlers import CALLS, FAILURES_LEFT, tokens_of
@@ -23,6 +25,7 @@ from landlord_workflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
 from landlord_workflow.testing._temporal import LocalTemporal
 
 pytestmark = pytest.mark.temporal
+T = TypeVar("T")
 
 FAST = {"WORKFLOW_POLL_INITIAL_INTERVAL": "10ms", "WORKFLOW_POLL_MAX_INTERVAL": "50ms"}
 ASL = {
@@ -122,6 +125,16 @@ def test_create_start_wait_status_and_stop_drive_executions_the_workers_run(
     assert code == EXIT_FAILED
 
 
+def eventually(read: Callable[[], T], timeout: float = 10.0) -> T:
+    """``read()`` once its answer is non-empty (or the last answer after ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = read()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def on_server(local_temporal: LocalTemporal, asl_worker: str) -> dict[str, str]:
     """Environment selecting the session's dev server, whose ASL worker runs the Tasks."""
@@ -163,12 +176,20 @@ def test_workflows_spec_executions_history_and_redrive(
     assert events[-1] == ["ExecutionSucceeded"]
     assert ["ExecutionRedriven"] in events
 
-    code, out, err = cli("executions", workflow_id, "--state", "succeeded", env=on_server)
-    assert code == EXIT_OK, err
-    assert [line.split()[:2] for line in out.splitlines()[1:]] == [[execution_id, "succeeded"]]
-    code, out, _ = cli("workflows", "--json", env=on_server)
-    assert code == EXIT_OK
-    assert workflow_id in {item["workflow_id"] for item in json.loads(out)}
+    def listed_succeeded() -> list[list[str]]:
+        code, out, err = cli("executions", workflow_id, "--state", "succeeded", env=on_server)
+        assert code == EXIT_OK, err
+        return [line.split()[:2] for line in out.splitlines()[1:]]
+
+    # Listings come from Temporal's visibility store, a moment behind the execution.
+    assert eventually(listed_succeeded) == [[execution_id, "succeeded"]]
+
+    def listed_workflows() -> set[str]:
+        code, out, err = cli("workflows", "--json", env=on_server)
+        assert code == EXIT_OK, err
+        return {item["workflow_id"] for item in json.loads(out)} & {workflow_id}
+
+    assert eventually(listed_workflows) == {workflow_id}
     code, out, _ = cli("spec", workflow_id, env=on_server)
     assert codec.from_json(WorkflowSpec, out).definition == FLAKY
 
