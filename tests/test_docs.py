@@ -414,3 +414,13 @@ def test_the_built_site_shows_no_sphinx_roles(tmp_path: Path) -> None:
     assert {page: found for page, found in leftovers.items() if found} == {}
     reference = (site / "reference" / "index.html").read_text(encoding="utf-8")
     assert 'href="#landlord_workflow.errors.InvalidSpecError"' in reference, "links resolve"
+
+
+def test_every_test_the_reliability_page_names_exists() -> None:
+    """The guarantees page names the tests that keep them: none may go missing."""
+    page = (DOCS / "reliability.md").read_text(encoding="utf-8")
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", page)
+    assert len(named) >= 30
+    for path, test in named:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^(async )?def {test}\(", source, re.M), f"{path}::{test}"
