@@ -631,7 +631,7 @@ async def _run(args: argparse.Namespace, io: _Io) -> int:
                 io.print(f"started: {started.execution_id}")
             else:
                 io.print(f"attempt {attempt} of {attempts}: {started.execution_id}")
-            await follow(manager, started.execution_id, views.make())
+            await follow(manager, started.execution_id, views.make(started.execution_id))
 
         try:
             final = await manager.run(
@@ -799,7 +799,10 @@ async def _wait(args: argparse.Namespace, io: _Io) -> int:
                     )
                 else:
                     status = await follow(
-                        manager, args.execution_id, views.make(), provider_type=args.provider
+                        manager,
+                        args.execution_id,
+                        views.make(args.execution_id),
+                        provider_type=args.provider,
                     )
         except TimeoutError:
             raise OperationTimeoutError(

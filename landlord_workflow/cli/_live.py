@@ -272,9 +272,18 @@ class Views:
         self.live = wants_live_view(stream, env) if live is None else live
         """Whether the views draw the live table (which then is the timeline)."""
         self._told = False
+        self._views: dict[str, ProgressView] = {}
 
-    def make(self) -> ProgressView:
-        """A fresh view for the next execution."""
+    def make(self, execution_id: str) -> ProgressView:
+        """The view of ``execution_id``: a fresh one, or the one it already had when
+        it is followed again (``run`` redrives a failed attempt): plain lines then
+        print only what is new, and the table is drawn anew below."""
+        view = self._views.get(execution_id)
+        if view is None:
+            view = self._views[execution_id] = self._new()
+        return view
+
+    def _new(self) -> ProgressView:
         if self.live:
             try:
                 from landlord_workflow.cli._rich import RichView
