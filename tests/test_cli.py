@@ -489,6 +489,7 @@ async def test_executions_lists_newest_first_filters_by_state_and_limits(engine:
         "mock:cli-test:three",
         "mock:cli-test:one",
     ]
+    assert len((await engine.cli("executions", "cli-test", "--limit", "0")).out.splitlines()) == 4
     limited = await engine.cli("executions", "cli-test", "--limit", "1")
     assert len(limited.out.splitlines()) == 2
     assert limited.err == "(the newest 1 shown; --limit 0 shows all)\n"

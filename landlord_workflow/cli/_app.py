@@ -562,6 +562,16 @@ def _table(rows: Sequence[Sequence[str]], *, right: frozenset[int] = frozenset()
     return lines
 
 
+def _json_array(items: Sequence[object]) -> str:
+    """A JSON array of value types, written as `codec.to_json` writes one."""
+    return json.dumps(
+        [codec.to_dict(item) for item in items],
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    )
+
+
 def _timestamp(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -669,7 +679,7 @@ async def _workflows(args: argparse.Namespace, io: _Io) -> int:
         specs = [spec async for spec in manager.list_workflows(provider_type=provider)]
     specs.sort(key=lambda spec: (spec.workflow_id, spec.provider_type))
     if args.json:
-        io.print(json.dumps([codec.to_dict(spec) for spec in specs]))
+        io.print(_json_array(specs))
     elif not specs:
         io.print("no workflows")
     else:
@@ -728,7 +738,7 @@ async def _executions(args: argparse.Namespace, io: _Io) -> int:
             if aclose is not None:  # an async generator: end the listing now
                 await aclose()
     if args.json:
-        io.print(json.dumps([codec.to_dict(status) for status in statuses]))
+        io.print(_json_array(statuses))
         return EXIT_OK
     if not statuses:
         io.print("no executions")
@@ -768,7 +778,7 @@ async def _history(args: argparse.Namespace, io: _Io) -> int:
             args.execution_id, provider_type=args.provider, include_history=True
         )
     if args.json:
-        io.print(json.dumps([codec.to_dict(event) for event in status.history]))
+        io.print(_json_array(status.history))
         return EXIT_OK
     rows = [("time", "event", "state", "detail")]
     for event in status.history:
