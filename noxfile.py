@@ -34,7 +34,7 @@ def tests(session: nox.Session) -> None:
 
     The docs group is installed too: a test builds the site to check what readers see.
     """
-    session.install(".[aws,temporal,otel]", *group("test"), *group("examples"), *group("docs"))
+    session.install(".[aws,temporal,otel,cli]", *group("test"), *group("examples"), *group("docs"))
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": ""})
@@ -51,7 +51,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install(".[aws,temporal,otel]", *group("typecheck"))
+    session.install(".[aws,temporal,otel,cli]", *group("typecheck"))
     session.run("mypy", "--strict", "landlord_workflow")
 
 

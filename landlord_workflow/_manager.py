@@ -606,7 +606,7 @@ class Manager(AsyncResource):
         if known is not None and provider_type in (None, known.provider):
             self._known.move_to_end(workflow_id)
             return self._named(known.provider), known.retry_policy or RetryPolicy()
-        if provider_type is not None or len(self._registry.list()) == 1:
+        if provider_type is not None or len(self._registry._sorted) == 1:
             provider = self._for_name_or_only(provider_type)
             spec = await self._get_workflow(provider, workflow_id)
         else:
@@ -633,7 +633,7 @@ class Manager(AsyncResource):
                 run = self._track(started.execution_id, tracked)
                 if run.stopped.is_set():
                     # The stop may have reached the engine before this attempt started.
-                    await self._stop_quietly(provider, started.execution_id, run)
+                    await self._stop_for_run(provider, started.execution_id, run)
                 if on_attempt is not None:
                     await on_attempt(started, attempt)
                 status = await self._wait(provider, started.execution_id, None, attempt=attempt)
@@ -663,12 +663,14 @@ class Manager(AsyncResource):
         for known_id, known in tracked:
             if known_id == execution_id:
                 return known
-        run = self._runs.get(execution_id) or self._runs.setdefault(execution_id, _Run())
+        run = self._runs.get(execution_id)
+        if run is None:
+            run = self._runs[execution_id] = _Run()
         run.users += 1
         tracked.append((execution_id, run))
         return run
 
-    async def _stop_quietly(self, provider: Provider, execution_id: str, run: _Run) -> None:
+    async def _stop_for_run(self, provider: Provider, execution_id: str, run: _Run) -> None:
         await self._call(
             "stop_execution",
             provider,
@@ -787,7 +789,7 @@ class Manager(AsyncResource):
         if provider_type is not None:
             return self._named(provider_type)
         self._check_open()
-        providers = self._registry.providers()
+        providers = self._registry._sorted
         if len(providers) == 1:
             return providers[0]
         known = self._known.get(workflow_id)
