@@ -288,7 +288,8 @@ class TemporalProvider(AsyncResource):
     ``task_liveness_timeout``
         Heartbeat timeout of ASL Tasks without ``HeartbeatSeconds`` (default
         30 s): how soon a worker that died mid-task is noticed (the Task then
-        fails with ``States.HeartbeatTimeout`` and its Retry rules apply).
+        times out as a missed heartbeat, ``States.Timeout``, and its Retry
+        rules apply; ``States.HeartbeatTimeout`` matches it).
     ``workflows``, ``activities``
         Your own workflow classes and activity functions for the worker this
         provider hosts, so one process can run them.
