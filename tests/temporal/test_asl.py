@@ -811,3 +811,29 @@ async def test_a_provider_given_handlers_hosts_the_asl_worker_and_leaves_nothing
     source.getrandbits(128)
     assert status.output == {"id": str(uuid.UUID(int=source.getrandbits(128), version=4))}
     assert not [t for t in asyncio.all_tasks() if "temporal-worker" in t.get_name()]
+
+
+@pytest.mark.asyncio
+async def test_an_execution_that_timed_out_before_any_worker_ran_it_reports_it(
+    local_temporal: LocalTemporal,
+) -> None:
+    """No worker polls this queue: the run closes before its workflow ever ran."""
+    async with local_temporal.provider(task_queue=f"nobody-{uuid.uuid4().hex[:8]}") as lonely:
+        spec = WorkflowSpec(
+            workflow_id=f"never-{uuid.uuid4().hex[:8]}",
+            provider_type="temporal",
+            name="never ran",
+            definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            timeout=timedelta(seconds=1),
+        )
+        await lonely.create_workflow(spec)
+        started = await lonely.start_execution(spec.workflow_id, ExecutionInput(input={}))
+        final = await wait_until_terminal(lonely, started.execution_id, timeout=15)
+        assert final.state is ExecutionState.TIMED_OUT
+        detailed = await lonely.get_execution_status(started.execution_id, include_history=True)
+        assert [event.type for event in detailed.history] == [
+            "ExecutionStarted",
+            "ExecutionTimedOut",
+        ]
+        with pytest.raises(ProviderError, match="ended before it began"):
+            await lonely.redrive_execution(started.execution_id)
