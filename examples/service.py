@@ -1,6 +1,7 @@
 """A small async HTTP service that provisions tenants (Starlette).
 
     POST /tenants            {"tenant_id": "acme"}  -> 202 {"tenant_id", "execution_id", "state"}
+    POST /tenants?wait=1     {"tenant_id": "acme"}  -> 200 the final state (Manager.run)
     GET  /tenants/{tenant}   -> 200 {"tenant_id", "execution_id", "state", "failed_step", "error"}
 
 Starting is idempotent: each tenant's execution is named ``provision-<tenant>``,
@@ -10,7 +11,13 @@ run on the mock engine inside this process (Step Functions would only change
 the provider registered in :class:`TenantService`).
 
     python examples/service.py           # in-process demo with httpx, then exit
+    python examples/service.py --trace   # the same, printing the OpenTelemetry spans
     python examples/service.py --serve   # serve on http://127.0.0.1:8000 (uvicorn)
+
+Tracing: each request is a span of the service's own (``POST /tenants``), and
+the Manager's `OpenTelemetryHook` makes one span per operation under it (the
+provider calls nest under ``run``). ``--trace`` configures the OpenTelemetry
+SDK with a console exporter; a real service would export over OTLP instead.
 
 For the demo, tenants named ``broken-...`` fail in RunMigrations.
 """
@@ -24,22 +31,30 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 from _tenants import TenantHandlers, load_spec
+from opentelemetry import trace
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from landlord_workflow import (
     ExecutionAlreadyExistsError,
+    ExecutionFailedError,
     ExecutionInput,
+    Hook,
     Manager,
     Registry,
 )
+from landlord_workflow.contrib.opentelemetry import OpenTelemetryHook
 from landlord_workflow.providers.mock import MockProvider
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
 
 TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
 
@@ -47,7 +62,13 @@ TENANT_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
 class TenantService:
     """Owns the Manager (and so the engine); starts and describes provisioning runs."""
 
-    def __init__(self, *, step_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        *,
+        step_seconds: float = 0.05,
+        hooks: tuple[Hook, ...] | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.spec = load_spec()
         self.handlers = TenantHandlers(
             step_seconds=step_seconds,
@@ -56,7 +77,11 @@ class TenantService:
         )
         registry = Registry()
         registry.register(MockProvider(task_handlers=self.handlers.for_spec(self.spec)))
-        self.manager = Manager(registry)
+        # Traced by default: without an OpenTelemetry SDK configured it is a no-op.
+        # ``tracer_provider`` defaults to the global one (what --trace sets up).
+        self.tracer = trace.get_tracer("tenant-service", tracer_provider=tracer_provider)
+        traced = (OpenTelemetryHook(tracer_provider=tracer_provider),)
+        self.manager = Manager(registry, hooks=traced if hooks is None else hooks)
         self.executions: dict[str, str] = {}
 
     async def __aenter__(self) -> Self:
@@ -82,6 +107,24 @@ class TenantService:
             "tenant_id": tenant_id,
             "execution_id": started.execution_id,
             "state": started.state.value,
+        }
+
+    async def provision_and_wait(self, tenant_id: str) -> dict[str, Any]:
+        """Run the tenant's provisioning to its end (the spec's RetryPolicy applies)."""
+        name = f"provision-{tenant_id}"
+        try:
+            status = await self.manager.run(
+                self.spec.workflow_id,
+                ExecutionInput(input={"tenant_id": tenant_id}, execution_name=name),
+            )
+        except ExecutionFailedError as failed:
+            status = failed.status
+        self.executions[tenant_id] = status.execution_id
+        return {
+            "tenant_id": tenant_id,
+            "execution_id": status.execution_id,
+            "state": status.state.value,
+            "failed_step": status.error.failed_at if status.error else None,
         }
 
     async def describe(self, tenant_id: str) -> dict[str, Any] | None:
@@ -123,12 +166,19 @@ def create_app(service: TenantService | None = None) -> Starlette:
             return JSONResponse(
                 {"error": "tenant_id must match ^[a-z0-9][a-z0-9-]{0,59}$"}, status_code=400
             )
-        try:
-            started = await _service(request).provision(tenant_id)
-        except ExecutionAlreadyExistsError:
-            return JSONResponse(
-                {"error": f"tenant {tenant_id} was already provisioned"}, status_code=409
-            )
+        service = _service(request)
+        with service.tracer.start_as_current_span(
+            "POST /tenants", kind=trace.SpanKind.SERVER
+        ) as span:
+            span.set_attribute("tenant.id", tenant_id)
+            try:
+                if _wait(request.query_params):
+                    return JSONResponse(await service.provision_and_wait(tenant_id))
+                started = await service.provision(tenant_id)
+            except ExecutionAlreadyExistsError:
+                return JSONResponse(
+                    {"error": f"tenant {tenant_id} was already provisioned"}, status_code=409
+                )
         return JSONResponse(started, status_code=202)
 
     async def get_tenant(request: Request) -> JSONResponse:
@@ -148,6 +198,10 @@ def create_app(service: TenantService | None = None) -> Starlette:
     if service is not None:
         app.state.service = service  # usable without running the lifespan (tests)
     return app
+
+
+def _wait(query: QueryParams) -> bool:
+    return query.get("wait", "") not in ("", "0", "false")
 
 
 def _service(request: Request) -> TenantService:
@@ -182,7 +236,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="tenant provisioning over HTTP")
     parser.add_argument("--serve", action="store_true", help="serve with uvicorn")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--trace", action="store_true", help="print OpenTelemetry spans")
     args = parser.parse_args()
+    if args.trace:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        trace.set_tracer_provider(provider)
     if args.serve:
         import uvicorn
 

@@ -8,10 +8,12 @@ This module is the public API. Engines live in ``landlord_workflow.providers.*``
 
 from landlord_workflow._instrumentation import (
     CallDetails,
+    CallStart,
     ExecutionOutcome,
     Hook,
     LatencySummary,
     MetricsCollector,
+    ScopedHook,
 )
 from landlord_workflow._manager import Manager
 from landlord_workflow._policies import CallPolicy, PollPolicy
@@ -59,6 +61,7 @@ __version__ = "0.2.0.dev0"
 __all__ = [
     "CallDetails",
     "CallPolicy",
+    "CallStart",
     "CreateWorkflowResult",
     "ExecutionAlreadyExistsError",
     "ExecutionError",
@@ -84,6 +87,7 @@ __all__ = [
     "ProviderUnavailableError",
     "Registry",
     "RetryPolicy",
+    "ScopedHook",
     "SupportsListExecutions",
     "SupportsListWorkflows",
     "SupportsRedrive",

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, deque
+from contextlib import AbstractContextManager
 from typing import Any, Final, Protocol, runtime_checkable
 
 import attrs
@@ -77,6 +78,23 @@ class ExecutionOutcome:
     """Execution-level attempt (``Manager.run`` retries count up)."""
 
 
+@attrs.frozen(kw_only=True)
+class CallStart:
+    """An operation about to run, as a scoped hook hears of it (see `Hook`).
+
+    ``operation`` is a provider method (``"start_execution"``, ...) for a
+    provider call, or ``"run"`` / ``"wait_for_completion"`` for the Manager
+    operations made of several calls; ``composite`` tells them apart.
+    """
+
+    operation: str
+    provider: str | None
+    """The provider's name (``None`` for a ``run`` not yet routed to one)."""
+    workflow_id: str | None = None
+    execution_id: str | None = None
+    composite: bool = False
+
+
 @runtime_checkable
 class Hook(Protocol):
     """Receives instrumentation details from the Manager."""
@@ -87,6 +105,24 @@ class Hook(Protocol):
 
     def on_execution(self, details: ExecutionOutcome) -> None:
         """Called when the Manager observes an execution reach a terminal state."""
+        ...
+
+
+@runtime_checkable
+class ScopedHook(Hook, Protocol):
+    """A hook that also wraps each operation in a context of its own.
+
+    ``call_scope(start)`` returns a context manager the Manager enters
+    before the operation and leaves after it (with the exception, if it
+    failed), in the task that awaits the operation: a tracer makes its span
+    current there, so what the provider does inside (aiobotocore, temporalio)
+    nests under it. Provider calls are wrapped once around all their
+    attempts (``on_call`` runs inside, once per attempt); ``run`` and
+    ``wait_for_completion`` are wrapped around the calls they make.
+    """
+
+    def call_scope(self, start: CallStart) -> AbstractContextManager[object]:
+        """The context to run the operation ``start`` describes in."""
         ...
 
 
@@ -127,12 +163,13 @@ class LoggingHook:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger if logger is not None else logging.getLogger("landlord_workflow")
 
+    def wants(self, operation: str, failed: bool) -> bool:
+        """Whether ``on_call`` would write anything (lets the Manager skip building details)."""
+        return self.logger.isEnabledFor(_level(operation, failed))
+
     def on_call(self, details: CallDetails) -> None:
         """Log one attempt."""
-        if details.error is None:
-            level = logging.INFO if details.operation in WRITE_OPERATIONS else logging.DEBUG
-        else:
-            level = logging.WARNING
+        level = _level(details.operation, details.error is not None)
         if not self.logger.isEnabledFor(level):
             return
         self.logger.log(
@@ -179,6 +216,12 @@ class LoggingHook:
                 failed_at=details.failed_at,
             ),
         )
+
+
+def _level(operation: str, failed: bool) -> int:
+    if failed:
+        return logging.WARNING
+    return logging.INFO if operation in WRITE_OPERATIONS else logging.DEBUG
 
 
 def _extra(**values: Any) -> dict[str, Any]:

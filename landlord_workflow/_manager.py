@@ -19,14 +19,23 @@ import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import aclosing
+from contextlib import AbstractContextManager, ExitStack, aclosing, nullcontext
+from functools import partial
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import anyio
 import attrs
 from anyio.abc import AsyncResource
 
-from landlord_workflow._instrumentation import CallDetails, ExecutionOutcome, Hook, LoggingHook
+from landlord_workflow._instrumentation import (
+    CallDetails,
+    CallStart,
+    ExecutionOutcome,
+    Hook,
+    LoggingHook,
+    ScopedHook,
+)
 from landlord_workflow._limits import NAME_MAX_LENGTH
 from landlord_workflow._policies import CallPolicy, CallRunner, PollPolicy, check_timeout
 from landlord_workflow._provider import (
@@ -146,7 +155,11 @@ class Manager(AsyncResource):
         self._poll_policy = poll_policy
         self._hooks: tuple[Hook, ...] = tuple(hooks)
         self._logger = logger if logger is not None else logging.getLogger("landlord_workflow")
-        self._reporters: tuple[Hook, ...] = (LoggingHook(self._logger), *self._hooks)
+        self._log_hook = LoggingHook(self._logger)
+        self._reporters: tuple[Hook, ...] = (self._log_hook, *self._hooks)
+        self._scoped: tuple[ScopedHook, ...] = tuple(
+            hook for hook in self._hooks if isinstance(hook, ScopedHook)
+        )
         self._runner = CallRunner(call_policy)
         self._known: OrderedDict[str, _KnownWorkflow] = OrderedDict()
         self._runs: dict[str, _Run] = {}
@@ -523,7 +536,8 @@ class Manager(AsyncResource):
         """
         seconds = check_timeout("timeout", timeout)
         provider = self._for_execution(execution_id, provider_type)
-        return await self._wait(provider, execution_id, seconds, attempt=1)
+        with self._composite("wait_for_completion", provider.name, execution_id=execution_id):
+            return await self._wait(provider, execution_id, seconds, attempt=1)
 
     async def _wait(
         self, provider: Provider, execution_id: str, seconds: float | None, *, attempt: int
@@ -574,13 +588,14 @@ class Manager(AsyncResource):
         """
         seconds = check_timeout("timeout", timeout)
         execution_input = _named_input(workflow_id, execution_input)
-        with anyio.move_on_after(seconds) as scope:
-            provider, policy = await self._run_plan(workflow_id, provider_type)
-            return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
-        assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
-        raise OperationTimeoutError(
-            f"run of workflow {workflow_id!r} did not finish within {timeout}"
-        )
+        with self._composite("run", provider_type, workflow_id=workflow_id):
+            with anyio.move_on_after(seconds) as scope:
+                provider, policy = await self._run_plan(workflow_id, provider_type)
+                return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
+            assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
+            raise OperationTimeoutError(
+                f"run of workflow {workflow_id!r} did not finish within {timeout}"
+            )
 
     async def _run_plan(
         self, workflow_id: str, provider_type: str | None
@@ -591,7 +606,7 @@ class Manager(AsyncResource):
         if known is not None and provider_type in (None, known.provider):
             self._known.move_to_end(workflow_id)
             return self._named(known.provider), known.retry_policy or RetryPolicy()
-        if provider_type is not None or len(self._registry.list()) == 1:
+        if provider_type is not None or len(self._registry._sorted) == 1:
             provider = self._for_name_or_only(provider_type)
             spec = await self._get_workflow(provider, workflow_id)
         else:
@@ -618,7 +633,7 @@ class Manager(AsyncResource):
                 run = self._track(started.execution_id, tracked)
                 if run.stopped.is_set():
                     # The stop may have reached the engine before this attempt started.
-                    await self._stop_quietly(provider, started.execution_id, run)
+                    await self._stop_for_run(provider, started.execution_id, run)
                 if on_attempt is not None:
                     await on_attempt(started, attempt)
                 status = await self._wait(provider, started.execution_id, None, attempt=attempt)
@@ -648,12 +663,14 @@ class Manager(AsyncResource):
         for known_id, known in tracked:
             if known_id == execution_id:
                 return known
-        run = self._runs.get(execution_id) or self._runs.setdefault(execution_id, _Run())
+        run = self._runs.get(execution_id)
+        if run is None:
+            run = self._runs[execution_id] = _Run()
         run.users += 1
         tracked.append((execution_id, run))
         return run
 
-    async def _stop_quietly(self, provider: Provider, execution_id: str, run: _Run) -> None:
+    async def _stop_for_run(self, provider: Provider, execution_id: str, run: _Run) -> None:
         await self._call(
             "stop_execution",
             provider,
@@ -729,12 +746,12 @@ class Manager(AsyncResource):
         return self._registry.providers()[0]
 
     def _for_execution(self, execution_id: str, provider_type: str | None) -> Provider:
-        _check_text("execution_id", execution_id)
-        _check_provider_type(provider_type)
+        if execution_id.__class__ is not str or not execution_id:
+            _check_text("execution_id", execution_id)
         if provider_type is not None:
             return self._named(provider_type)
         self._check_open()
-        providers = self._registry.providers()
+        providers = self._registry._sorted
         for provider in providers:
             if provider.owns_execution(execution_id):
                 return provider
@@ -772,7 +789,7 @@ class Manager(AsyncResource):
         if provider_type is not None:
             return self._named(provider_type)
         self._check_open()
-        providers = self._registry.providers()
+        providers = self._registry._sorted
         if len(providers) == 1:
             return providers[0]
         known = self._known.get(workflow_id)
@@ -822,29 +839,103 @@ class Manager(AsyncResource):
         workflow_id: str | None = None,
         execution_id: str | None = None,
     ) -> T:
-        self._check_open()
+        if self._closed:
+            raise WorkflowError("this Manager is closed")
         provider_name: str = provider.name
-        reporters = self._reporters
-        logger = self._logger
-
-        def report(
-            attempt: int, seconds: float, error: BaseException | None, retry_in: float | None
-        ) -> None:
-            details = CallDetails(
+        # An in-process provider's call cannot hang on a network: its attempts
+        # run without the per-attempt timeout scope (the deadline still holds).
+        timed = not getattr(provider, "in_process", False)
+        if timed or self._scoped or self._runner.deadline is not None:
+            report = partial(self._report_call, operation, provider_name, workflow_id, execution_id)
+            if not self._scoped:
+                return await self._runner(call, report, timed=timed)
+            start = CallStart(
                 operation=operation,
                 provider=provider_name,
-                attempt=attempt,
-                duration=seconds,
-                outcome="ok" if error is None else ("retry" if retry_in is not None else "error"),
-                error=None if error is None else type(error).__name__,
                 workflow_id=workflow_id,
                 execution_id=execution_id,
-                retry_in=retry_in,
             )
-            for hook in reporters:
-                _safe_hook(logger, hook.on_call, details)
+            with self._scope(start):
+                return await self._runner(call, report, timed=timed)
+        # The hot path (in process, no deadline, no scoped hook): the first
+        # attempt inline, the runner only once it failed with a transient error.
+        begun = perf_counter()
+        try:
+            result = await call()
+        except TransientError as exc:
+            report = partial(self._report_call, operation, provider_name, workflow_id, execution_id)
+            return await self._runner.retry_after_first(call, report, begun, exc)
+        except Exception as exc:
+            self._report_call(
+                operation, provider_name, workflow_id, execution_id, 1, perf_counter() - begun, exc
+            )
+            raise
+        if self._hooks or self._log_hook.wants(operation, False):
+            self._report_call(
+                operation, provider_name, workflow_id, execution_id, 1, perf_counter() - begun
+            )
+        return result
 
-        return await self._runner(call, report)
+    def _report_call(  # noqa: PLR0917 - the runner passes attempt facts positionally
+        self,
+        operation: str,
+        provider: str,
+        workflow_id: str | None,
+        execution_id: str | None,
+        attempt: int,
+        seconds: float,
+        error: BaseException | None = None,
+        retry_in: float | None = None,
+    ) -> None:
+        """One attempt, to the hooks that listen (no details are built for nobody)."""
+        logged = self._log_hook.wants(operation, error is not None)
+        if not (self._hooks or logged):
+            return
+        details = CallDetails(
+            operation=operation,
+            provider=provider,
+            attempt=attempt,
+            duration=seconds,
+            outcome="ok" if error is None else ("retry" if retry_in is not None else "error"),
+            error=None if error is None else type(error).__name__,
+            workflow_id=workflow_id,
+            execution_id=execution_id,
+            retry_in=retry_in,
+        )
+        if logged:
+            _safe_hook(self._logger, self._log_hook.on_call, details)
+        for hook in self._hooks:
+            _safe_hook(self._logger, hook.on_call, details)
+
+    def _composite(
+        self,
+        operation: str,
+        provider: str | None,
+        *,
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+    ) -> AbstractContextManager[object]:
+        """The scoped hooks' contexts around a Manager operation made of several calls."""
+        if not self._scoped:
+            return nullcontext()
+        start = CallStart(
+            operation=operation,
+            provider=provider,
+            workflow_id=workflow_id,
+            execution_id=execution_id,
+            composite=True,
+        )
+        return self._scope(start)
+
+    def _scope(self, start: CallStart) -> AbstractContextManager[object]:
+        """The scoped hooks' contexts around one operation (a hook's failure is logged)."""
+        stack = ExitStack()
+        for hook in self._scoped:
+            try:
+                stack.enter_context(hook.call_scope(start))
+            except Exception:
+                self._logger.exception("instrumentation hook %r failed", hook)
+        return stack
 
     async def _stream(
         self,

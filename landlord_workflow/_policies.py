@@ -215,7 +215,7 @@ class _CallState:
 class CallRunner:
     """Applies one CallPolicy to provider calls."""
 
-    __slots__ = ("_attempt_timeout", "_deadline", "_max_attempts", "_policy", "_retry", "_stop")
+    __slots__ = ("_attempt_timeout", "_deadline", "_max_attempts", "_policy", "_retry_on", "_stop")
 
     def __init__(self, policy: CallPolicy) -> None:
         self._policy = policy
@@ -225,31 +225,73 @@ class CallRunner:
         )
         self._deadline = None if policy.deadline is None else policy.deadline.total_seconds()
         self._stop = _tenacity.stop_after_attempt(policy.max_attempts)
-        self._retry = _tenacity.retry_if_exception_type(TransientError)
+        self._retry_on = _tenacity.retry_if_exception_type(TransientError)
 
-    async def __call__(self, call: Callable[[], Awaitable[T]], report: Report) -> T:
-        """Run ``call`` under the policy; ``report`` hears about every attempt."""
+    async def __call__(
+        self, call: Callable[[], Awaitable[T]], report: Report, *, timed: bool = True
+    ) -> T:
+        """Run ``call`` under the policy; ``report`` hears about every attempt.
+
+        ``timed=False`` skips the per-attempt timeout: for a provider whose
+        calls complete in process (they cannot hang on a network), the
+        cancel scope would cost more than the call. The deadline still holds.
+        """
         if self._deadline is None:
-            return await self._run(call, report)
+            return await self._run(call, report, timed)
         with anyio.move_on_after(self._deadline) as scope:
-            return await self._run(call, report)
+            return await self._run(call, report, timed)
         assert scope.cancelled_caught  # noqa: S101 - the scope returned otherwise
         raise OperationTimeoutError(
             f"call did not complete within its deadline of {self._deadline}s"
         )
 
-    async def _run(self, call: Callable[[], Awaitable[T]], report: Report) -> T:
-        state = _CallState()
+    @property
+    def deadline(self) -> float | None:
+        """The policy's deadline in seconds (None: none)."""
+        return self._deadline
+
+    async def _run(self, call: Callable[[], Awaitable[T]], report: Report, timed: bool) -> T:
+        # The first attempt, inline: a call that succeeds pays for no retry machinery.
+        timeout = self._attempt_timeout if timed else None
+        start = perf_counter()
         try:
-            return await self._attempt(call, state, report)
+            if timeout is None:
+                result = await call()
+            else:
+                with anyio.move_on_after(timeout) as scope:
+                    result = await call()
+                if scope.cancelled_caught:
+                    raise OperationTimeoutError(f"attempt 1 did not complete within {timeout}s")
         except TransientError as exc:
-            if self._max_attempts <= 1:
-                report(state.attempt, state.seconds, exc, None)
-                raise
-            first: TransientError | None = exc
+            return await self._retry(call, report, start, timeout, exc)
         except Exception as exc:
-            report(state.attempt, state.seconds, exc, None)
+            report(1, perf_counter() - start, exc, None)
             raise
+        report(1, perf_counter() - start, None, None)
+        return result
+
+    async def retry_after_first(
+        self, call: Callable[[], Awaitable[T]], report: Report, start: float, first: TransientError
+    ) -> T:
+        """Go on after an untimed first attempt, begun at ``start``, failed with ``first``."""
+        return await self._retry(call, report, start, None, first)
+
+    async def _retry(
+        self,
+        call: Callable[[], Awaitable[T]],
+        report: Report,
+        start: float,
+        timeout: float | None,
+        first: TransientError,
+    ) -> T:
+        """Attempts 2..n under tenacity, after the first failed with ``first``."""
+        if self._max_attempts <= 1:
+            report(1, perf_counter() - start, first, None)
+            raise first
+        state = _CallState()
+        state.attempt = 1
+        state.seconds = perf_counter() - start
+        replay: TransientError | None = first
 
         def before_sleep(retry_state: _tenacity.RetryCallState) -> None:
             outcome = retry_state.outcome
@@ -260,19 +302,19 @@ class CallRunner:
             sleep=anyio.sleep,
             stop=self._stop,
             wait=self._wait,
-            retry=self._retry,
+            retry=self._retry_on,
             before_sleep=before_sleep,
             reraise=True,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    if first is not None:
+                    if replay is not None:
                         # tenacity's attempt 1 is the one already made: it
                         # decides whether and when to retry it like any other.
-                        error, first = first, None
+                        error, replay = replay, None
                         raise error
-                    return await self._attempt(call, state, report)
+                    return await self._attempt(call, state, report, timeout)
         except Exception as exc:
             report(state.attempt, state.seconds, exc, None)
             raise
@@ -282,19 +324,23 @@ class CallRunner:
         return self._policy.backoff(retry_state.attempt_number)
 
     async def _attempt(
-        self, call: Callable[[], Awaitable[T]], state: _CallState, report: Report
+        self,
+        call: Callable[[], Awaitable[T]],
+        state: _CallState,
+        report: Report,
+        timeout: float | None,
     ) -> T:
         state.attempt += 1
         start = perf_counter()
         try:
-            if self._attempt_timeout is None:
+            if timeout is None:
                 result = await call()
             else:
-                with anyio.move_on_after(self._attempt_timeout) as scope:
+                with anyio.move_on_after(timeout) as scope:
                     result = await call()
                 if scope.cancelled_caught:
                     raise OperationTimeoutError(
-                        f"attempt {state.attempt} did not complete within {self._attempt_timeout}s"
+                        f"attempt {state.attempt} did not complete within {timeout}s"
                     )
         finally:
             state.seconds = perf_counter() - start

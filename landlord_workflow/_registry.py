@@ -26,6 +26,8 @@ class Registry:
 
     _providers: dict[str, Provider] = attrs.field(factory=dict, init=False, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
+    _sorted: tuple[Provider, ...] = attrs.field(default=(), init=False, repr=False)
+    """The providers sorted by name, rebuilt on every change (read without the lock)."""
 
     def register(self, provider: Provider) -> None:
         """Add ``provider`` under ``provider.name``.
@@ -42,14 +44,17 @@ class Registry:
             if name in self._providers:
                 raise ProviderConflictError(name)
             self._providers[name] = provider
+            self._resort()
 
     def unregister(self, name: str) -> Provider:
         """Remove and return the provider named ``name``."""
         with self._lock:
             try:
-                return self._providers.pop(name)
+                provider = self._providers.pop(name)
             except KeyError:
                 raise ProviderNotFoundError(name, self._providers) from None
+            self._resort()
+            return provider
 
     def get(self, name: str) -> Provider:
         """Return the provider named ``name`` or raise
@@ -76,8 +81,10 @@ class Registry:
 
     def providers(self) -> builtins.list[Provider]:
         """The registered providers, sorted by name."""
-        with self._lock:
-            return [self._providers[name] for name in sorted(self._providers)]
+        return list(self._sorted)
+
+    def _resort(self) -> None:
+        self._sorted = tuple(self._providers[name] for name in sorted(self._providers))
 
     def __repr__(self) -> str:
         return f"Registry(providers={self.list()!r})"

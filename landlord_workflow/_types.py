@@ -202,6 +202,9 @@ class ExecutionStatus:
 
     ``output`` is set only when the execution succeeded; ``error`` when it
     failed, timed out or was cancelled. ``history`` is empty unless asked for.
+    ``metadata`` holds what the engine adds; every provider shipped here sets
+    ``metadata["execution_name"]`` (the name the execution was started with)
+    and, where the engine can redrive, ``metadata["redrive_count"]``.
     """
 
     execution_id: str

@@ -10,6 +10,12 @@ occurred while executing the state 'X' (entered at the event id #N). ..."),
 the error remembers the state and the event id where it arose so the
 execution's final cause can be worded as AWS words it, while a catcher sees
 the plain cause as it does on AWS.
+
+A missed heartbeat: runtimes raise ``StatesError(HEARTBEAT_TIMEOUT)``, and
+the error is what AWS records for it, ``States.Timeout`` with no cause (the
+``TaskTimedOut`` event, the execution's error, a catcher's error output),
+remembering that it was a heartbeat (`StatesError.heartbeat`) so that the
+``States.HeartbeatTimeout`` catchers and retriers match it as well.
 """
 
 from __future__ import annotations
@@ -82,9 +88,21 @@ _DECORATED: Final = frozenset({RUNTIME, QUERY_EVALUATION_ERROR})
 class StatesError(Exception):
     """An ASL error ``error`` with ``cause`` (either may be ``None`` as on AWS)."""
 
-    __slots__ = ("cause", "entered_event_id", "error", "recorded", "state", "terminal")
+    __slots__ = (
+        "cause",
+        "entered_event_id",
+        "error",
+        "heartbeat",
+        "recorded",
+        "state",
+        "terminal",
+    )
 
     def __init__(self, error: str | None, cause: str | None = None, *, terminal: bool = False):
+        # AWS records a missed heartbeat as States.Timeout (TaskTimedOut, ExecutionFailed).
+        self.heartbeat = error == HEARTBEAT_TIMEOUT
+        if self.heartbeat:
+            error = TIMEOUT
         super().__init__(error, cause)
         self.error = error
         self.cause = cause
@@ -133,19 +151,22 @@ def error_matches(patterns: tuple[str, ...], error: StatesError) -> bool:
     limit hit by a task's result is a task failure that ``States.ALL``
     catches, as recorded on AWS. ``States.ALL`` matches every other error;
     ``States.TaskFailed`` matches every error a task raises (names outside
-    ``States.*``, or none) and ``States.TaskFailed``,
-    ``States.HeartbeatTimeout`` and ``States.Permissions``, never
-    ``States.Timeout``.
+    ``States.*``, or none) and ``States.TaskFailed``, a missed heartbeat and
+    ``States.Permissions``, never a task's ``States.Timeout``. A missed
+    heartbeat (reported as ``States.Timeout``) is matched by
+    ``States.Timeout`` and by ``States.HeartbeatTimeout``.
     """
     if error.terminal:
         return False
     name = error.error
     if name is not None and name in patterns:
         return True
+    if error.heartbeat and HEARTBEAT_TIMEOUT in patterns:
+        return True
     if ALL in patterns:
         return True
     if TASK_FAILED in patterns:
-        if name is None:
+        if name is None or error.heartbeat:
             return True
-        return not name.startswith("States.") or name in (HEARTBEAT_TIMEOUT, PERMISSIONS)
+        return not name.startswith("States.") or name == PERMISSIONS
     return False

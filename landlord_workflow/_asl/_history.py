@@ -5,6 +5,9 @@ The core records every event AWS records (``PassStateEntered``,
 exposes a normalised subset (``ExecutionStarted StateEntered StateExited
 TaskFailed TaskRetried ExecutionSucceeded ExecutionFailed ExecutionRedriven``;
 the engine adds its own end events for a time-out or a stop).
+``TaskRetried`` is a Task state's retry: an AWS history shows a retried
+Parallel or Map only as its branches' states entered again, so the core
+notes no ``TaskRetried`` for them either.
 `contract_event` maps one recorded event to that form: the contract type and
 the details an engine keeps (the event's own fields, ``raw_type`` = AWS's
 type, ``state`` where there is one), or ``None`` for an event that is only

@@ -29,7 +29,6 @@ from typing import Any, Final
 from landlord_workflow._asl._errors import (
     DATA_LIMIT_EXCEEDED,
     EXCEED_TOLERATED_FAILURE_THRESHOLD,
-    HEARTBEAT_TIMEOUT,
     ITEM_READER_FAILED,
     NO_CHOICE_MATCHED,
     QUERY_EVALUATION_ERROR,
@@ -478,7 +477,7 @@ class Execution:
         if catcher is None:
             raise err
         cause = err.cause
-        if cause is None and err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+        if cause is None and err.error == TIMEOUT:
             cause = ""  # AWS: a timeout has no cause in history, "" in the error output
         error_output = {"Error": err.error, "Cause": cause}
         try:
@@ -805,16 +804,20 @@ class Execution:
                 delay = retrier.delay(attempts[retrier_index], self.random())
                 attempts[retrier_index] += 1
                 retry_count += 1
-                self.note(
-                    "TaskRetried",
-                    state.name,
-                    {
-                        "error": err.error,
-                        "cause": err.cause,
-                        "retryCount": retry_count,
-                        "delaySeconds": delay,
-                    },
-                )
+                if state.type == "Task":
+                    # The contract's TaskRetried is a Task's: an AWS history shows a
+                    # retried Task (TaskScheduled again), a retried Parallel or Map only
+                    # as its branches' states entered again.
+                    self.note(
+                        "TaskRetried",
+                        state.name,
+                        {
+                            "error": err.error,
+                            "cause": err.cause,
+                            "retryCount": retry_count,
+                            "delaySeconds": delay,
+                        },
+                    )
                 resume = None
                 if delay > 0:
                     await self.runtime.sleep(delay)
@@ -917,7 +920,7 @@ class Execution:
                         request, timeout_seconds=remaining, heartbeat_seconds=heartbeat
                     )
         except StatesError as err:
-            if err.error in (TIMEOUT, HEARTBEAT_TIMEOUT):
+            if err.error == TIMEOUT:
                 self._record_task("TimedOut", prefix, resource, state.name, _error_details(err))
             else:
                 self._record_task("Failed", prefix, resource, state.name, _error_details(err))

@@ -100,7 +100,8 @@ class TaskRequest:
     unset; ``task_token`` is set for ``.waitForTaskToken`` tasks;
     ``credentials`` the evaluated ``Credentials`` field (nothing to assume
     off AWS). The runtime maps ITS timeouts to ``States.Timeout`` /
-    ``States.HeartbeatTimeout`` (raised as `StatesError` with no cause).
+    ``States.HeartbeatTimeout`` (raised as `StatesError` with no cause; the
+    core reports a missed heartbeat as ``States.Timeout``, as AWS does).
 
     ``context`` is given, or built on first use by ``make_context`` (most
     tasks never read it, and the context object it holds costs a clock
@@ -272,7 +273,8 @@ class Runtime(Protocol):
 
         ``SendTaskFailure(error, cause)`` raises ``StatesError(error, cause)``;
         no answer within ``timeout_seconds`` raises ``States.Timeout``, no
-        heartbeat within ``heartbeat_seconds`` ``States.HeartbeatTimeout``.
+        heartbeat within ``heartbeat_seconds`` ``States.HeartbeatTimeout``
+        (which the core reports as ``States.Timeout``, as AWS does).
         The token is closed when this returns, raises or is cancelled.
         """
         ...

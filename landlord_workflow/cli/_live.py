@@ -1,9 +1,12 @@
-"""Per-state progress of one execution: rows from history, a timeline, and live views.
+"""Per-state progress of one execution: rows from history, a timeline, and progress views.
 
 Private to the CLI. Everything here works on the public
 [`ExecutionStatus`][landlord_workflow.ExecutionStatus] and its normalised history
 (``StateEntered``, ``StateExited``, ``TaskFailed``, ``TaskRetried``, ...), so it
-works the same on every provider.
+works the same on every provider. The live table on a terminal is
+`landlord_workflow.cli._rich.RichView` (needs ``rich``, the ``cli`` extra);
+`PlainView` prints one line per change for pipes, logs, ``TERM=dumb`` and
+``NO_COLOR``.
 
 Progress is followed by polling ``get_execution_status(include_history=True)``:
 ``Manager.watch`` reports changes of the execution's state only, and the
@@ -28,21 +31,28 @@ if TYPE_CHECKING:
     from landlord_workflow._manager import Manager
 
 __all__ = [
-    "LiveView",
+    "LIVE_VIEW_HINT",
     "PlainView",
     "ProgressView",
     "StepRow",
+    "Views",
     "follow",
     "format_duration",
-    "make_view",
     "step_rows",
     "timeline_lines",
+    "wants_live_view",
 ]
 
 MAX_FOLLOW_INTERVAL = 2.0
 """Longest pause, in seconds, between two history polls while following."""
 
 _OPEN = "running"
+_ENDINGS = {
+    "ExecutionFailed": "failed",
+    "ExecutionTimedOut": "timed_out",
+    "ExecutionCancelled": "cancelled",
+}
+"""History events that end an execution, and the outcome of the states still open."""
 
 
 @attrs.frozen(kw_only=True)
@@ -70,13 +80,22 @@ def step_rows(status: ExecutionStatus) -> list[StepRow]:
     A state entered twice (a loop, or the failed state re-entered after a
     redrive) gives two rows. A task error shows as ``error`` until the Retry
     rule fires (``retrying``). A state still open when the execution ended
-    takes the execution's outcome (``failed``, ``cancelled``, ``timed_out``);
+    (failed, timed out or was cancelled, also before a redrive) takes that
+    outcome (``failed``, ``timed_out``, ``cancelled``);
     one whose error was caught by a ``Catch`` rule ends ``caught``.
     """
     rows: list[_Row] = []
     open_rows: dict[str, _Row] = {}
     origin = status.start_time
     for event in status.history:
+        ending = _ENDINGS.get(event.type)
+        if ending is not None:
+            # The execution ended here (a redrive may follow): its open states end with it.
+            for row in open_rows.values():
+                row.outcome = ending
+                row.duration = event.timestamp - row.start
+            open_rows.clear()
+            continue
         state = event.details.get("state")
         if not isinstance(state, str):
             continue
@@ -215,78 +234,68 @@ class PlainView:
         """Nothing to clean up."""
 
 
-_COLOURS = {
-    "succeeded": "\x1b[32m",
-    "failed": "\x1b[31m",
-    "timed_out": "\x1b[31m",
-    "cancelled": "\x1b[33m",
-    "retrying": "\x1b[33m",
-    "error": "\x1b[33m",
-    "caught": "\x1b[33m",
-    "running": "\x1b[36m",
-}
-_MARKS = {
-    "succeeded": "ok",
-    "failed": "!!",
-    "timed_out": "!!",
-    "cancelled": "--",
-    "retrying": "<>",
-    "error": "??",
-    "caught": "ok",
-    "running": "..",
-}
-_RESET = "\x1b[0m"
-_CLEAR_LINE = "\x1b[2K"
+LIVE_VIEW_HINT = (
+    "the live view needs rich: pip install 'landlord-workflow[cli]' (showing plain lines)"
+)
+"""What a terminal is told, once, when ``rich`` is missing."""
 
 
-class LiveView:
-    """Redraws one line per visited state in place (ANSI escapes; TTYs only).
+def wants_live_view(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """A terminal that can take the live view: ``stream`` is a TTY, ``TERM`` is not
+    ``dumb`` and ``NO_COLOR`` is unset or empty (https://no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return (
+        bool(isatty and isatty()) and environ.get("TERM") != "dumb" and not environ.get("NO_COLOR")
+    )
 
-    Colours are left out when ``colour`` is false (``NO_COLOR`` is set).
+
+class Views:
+    """Makes one progress view per execution followed by a command.
+
+    On a terminal (`wants_live_view`) the views are `RichView` tables when
+    ``rich`` is installed; otherwise, and whenever output is piped, they
+    are `PlainView` lines, and a terminal is told once on ``notices`` how to
+    get the live view. ``live`` forces the choice (``None``: decide).
     """
 
-    def __init__(self, stream: TextIO, *, colour: bool = True) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        environ: Mapping[str, str] | None = None,
+        notices: TextIO | None = None,
+        live: bool | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
         self._stream = stream
-        self._colour = colour
-        self._drawn = 0
+        self._notices = notices
+        self.live = wants_live_view(stream, env) if live is None else live
+        """Whether the views draw the live table (which then is the timeline)."""
+        self._told = False
+        self._views: dict[str, ProgressView] = {}
 
-    def update(self, status: ExecutionStatus) -> None:
-        """Move the cursor back over the previous drawing and draw every row again."""
-        rows = step_rows(status)
-        out = self._stream
-        if self._drawn:
-            out.write(f"\x1b[{self._drawn}F")  # cursor to the start of the first drawn line
-        width = max([0, *(len(row.state) for row in rows)])
-        for row in rows:
-            mark = f"[{_MARKS.get(row.outcome, '  ')}]"
-            if self._colour:
-                mark = f"{_COLOURS.get(row.outcome, '')}{mark}{_RESET}"
-            text = f"{mark} {row.state:<{width}}  {_describe(row)}"
-            if row.duration is not None:
-                text += f"  {format_duration(row.duration)}"
-            out.write(f"{_CLEAR_LINE}{text}\n")
-        self._drawn = max(self._drawn, len(rows))
-        out.flush()
+    def make(self, execution_id: str) -> ProgressView:
+        """The view of ``execution_id``: a fresh one, or the one it already had when
+        it is followed again (``run`` redrives a failed attempt): plain lines then
+        print only what is new, and the table is drawn anew below."""
+        view = self._views.get(execution_id)
+        if view is None:
+            view = self._views[execution_id] = self._new()
+        return view
 
-    def close(self) -> None:
-        """Leave the last drawing on screen."""
-        self._stream.flush()
-
-
-def make_view(
-    stream: TextIO, *, live: bool | None = None, environ: Mapping[str, str] | None = None
-) -> ProgressView:
-    """A `LiveView` on a terminal (unless ``TERM=dumb``), else a `PlainView`.
-
-    ``environ`` (default ``os.environ``) is read for ``TERM`` and ``NO_COLOR``.
-    """
-    env = os.environ if environ is None else environ
-    if live is None:
-        isatty = getattr(stream, "isatty", None)
-        live = bool(isatty and isatty()) and env.get("TERM") != "dumb"
-    if live:
-        return LiveView(stream, colour="NO_COLOR" not in env)
-    return PlainView(stream)
+    def _new(self) -> ProgressView:
+        if self.live:
+            try:
+                from landlord_workflow.cli._rich import RichView
+            except ImportError:
+                self.live = False
+                if self._notices is not None and not self._told:
+                    self._notices.write(f"landlord-workflow: {LIVE_VIEW_HINT}\n")
+                    self._notices.flush()
+                    self._told = True
+            else:
+                return RichView(self._stream)
+        return PlainView(self._stream)
 
 
 def _intervals(manager: Manager) -> Iterator[float]:

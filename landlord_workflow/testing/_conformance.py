@@ -356,6 +356,8 @@ class ProviderConformance:
             spec.workflow_id, ExecutionInput(input={"n": 1}, execution_name="same-name")
         )
         assert again.execution_id == first.execution_id
+        status = await provider.get_execution_status(first.execution_id)
+        assert status.metadata.get("execution_name", "same-name") == "same-name"
         with pytest.raises(ExecutionAlreadyExistsError):
             await provider.start_execution(
                 spec.workflow_id, ExecutionInput(input={"n": 2}, execution_name="same-name")

@@ -148,6 +148,9 @@ async def test_states_runtime_is_never_retried_nor_caught() -> None:
         (("States.TaskFailed",), "Custom", True),
         (("States.TaskFailed",), "States.Timeout", False),
         (("States.TaskFailed",), "States.HeartbeatTimeout", True),
+        (("States.Timeout",), "States.HeartbeatTimeout", True),
+        (("States.HeartbeatTimeout",), "States.HeartbeatTimeout", True),
+        (("States.HeartbeatTimeout",), "States.Timeout", False),
         (("Custom",), "Custom", True),
         (("Other",), "Custom", False),
         (("States.Runtime",), "States.Runtime", False),
@@ -216,6 +219,8 @@ async def callback_run(
             **fields,
         }
     )
+    if "Catch" in fields:
+        definition["States"]["Caught"] = {"Type": "Pass", "End": True}
 
     async def send(message: Any) -> Any:
         return {"MessageId": "m-1"}
@@ -244,10 +249,28 @@ async def test_send_task_failure_fails_the_task_with_its_error_and_cause() -> No
     assert (result.outcome.error, result.outcome.cause) == ("No", "nope")
 
 
-async def test_callback_without_heartbeat_fails_states_heartbeat_timeout() -> None:
+async def test_a_missed_heartbeat_fails_the_task_with_states_timeout_and_no_cause() -> None:
+    # AWS records a missed heartbeat as TaskTimedOut / ExecutionFailed "States.Timeout",
+    # no cause (LocalStack's test_heartbeats snapshots, recorded against AWS).
     result, runtime = await callback_run({"HeartbeatSeconds": 60, "TimeoutSeconds": 600}, None)
-    assert result.outcome.error == "States.HeartbeatTimeout"
+    assert (result.outcome.error, result.outcome.cause) == ("States.Timeout", None)
+    assert result.types()[-2:] == ["TaskTimedOut", "ExecutionFailed"]
     assert runtime.clock.elapsed.total_seconds() == 60
+
+
+@pytest.mark.parametrize("name", ["States.HeartbeatTimeout", "States.Timeout"])
+async def test_a_missed_heartbeat_is_caught_as_heartbeat_timeout_or_timeout(name: str) -> None:
+    catch = [
+        {"ErrorEquals": [name], "ResultPath": "$.error", "Next": "Caught"},
+    ]
+    result, _ = await callback_run({"HeartbeatSeconds": 60, "Catch": catch}, None)
+    assert result.output == {"error": {"Error": "States.Timeout", "Cause": ""}}
+
+
+async def test_a_task_timeout_is_not_caught_as_heartbeat_timeout() -> None:
+    catch = [{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Caught"}]
+    result, _ = await callback_run({"TimeoutSeconds": 60, "Catch": catch}, None)
+    assert result.error == ("States.Timeout", None)
 
 
 async def test_callback_without_answer_fails_states_timeout() -> None:

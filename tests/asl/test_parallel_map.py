@@ -194,3 +194,21 @@ async def test_item_reader_items_come_from_the_runtime_reader() -> None:
     )
     result = await run(definition, {}, items={"arn:aws:states:::s3:getObject": [1, 2, 3]})
     assert result.output == [1, 2]
+
+
+@pytest.mark.parametrize("kind", ["Parallel", "Map"])
+async def test_a_retried_parallel_or_map_runs_again_and_records_no_task_retried(kind: str) -> None:
+    # AWS records the retry of a Parallel or Map as its branches started again
+    # (ParallelStateStarted / MapStateStarted), never a Task's retry.
+    failing = branch({"Type": "Fail", "Error": "Flaky", "Cause": "again"})
+    body: dict[str, Any] = (
+        {"Type": "Parallel", "Branches": [failing]}
+        if kind == "Parallel"
+        else {"Type": "Map", "ItemProcessor": failing}
+    )
+    retry = [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}]
+    result = await run(single({**body, "Retry": retry}), [1])
+    assert result.error == ("Flaky", "again")
+    assert result.types().count(f"{kind}StateStarted") == 2
+    assert result.types().count("FailStateEntered") == 2
+    assert result.of_type("TaskRetried") == []

@@ -1,6 +1,20 @@
 """Run one ASL definition on the mock engine, on moto and on Temporal, and reduce
 each run to the facts the differential tests compare.
 
+The corpus (``corpus/*.json``, 76 entries): 41 on the states, paths,
+Choice rules, Retry/Catch, waits and intrinsics of the JSONPath core, and 35
+on the rest of the language: Parallel (5: branches, branch failure, Catch,
+nesting, Retry), Map (10: inline with ItemSelector and ``$$.Map.Item``, the
+legacy Iterator/Parameters, Catch, failure, empty, concurrency and
+``MaxConcurrencyPath``, nesting, Distributed over ItemsPath, two runtime
+errors), variables (5: Assign, reads, Choice, Map/Parallel scopes, a
+catcher's Assign), JSONPath (3: filters, slices, unions, wildcards,
+recursive descent, ``$.[n]``, empty indefinite paths), intrinsics (6),
+``TimeoutSecondsPath``/``HeartbeatSecondsPath`` and heartbeats (5) and Retry
+with ``MaxDelaySeconds``/``JitterStrategy`` (1). Where moto departs from AWS
+an entry's ``quirk`` asserts moto's outcome precisely, with the AWS
+reference that decides it.
+
 The mock runs on a :class:`VirtualClock` (waits and retry intervals cost no
 wall time); moto and Temporal run in real time, so corpus waits and retry
 intervals stay at 1 s.
@@ -16,10 +30,32 @@ interpreter's Retry/Catch/data flow around it is what gets compared):
 * ``arn:aws:states:::dynamodb:getItem`` on a table that does not exist fails
   with ``DynamoDB.ResourceNotFoundException`` (as on AWS);
 * ``arn:aws:states:::aws-sdk:sts:getCallerIdentity`` succeeds with moto's
-  fixed identity.
+  fixed identity;
+* ``arn:aws:states:::events:putEvents.waitForTaskToken`` puts the event on
+  moto's default bus and then waits for a callback nobody sends, so
+  ``TimeoutSeconds(Path)`` and ``HeartbeatSeconds(Path)`` run out as on AWS.
 
 Causes of service errors carry a random request id on moto (and on AWS):
 :func:`normalise` replaces it, in causes and in outputs, with ``<request-id>``.
+
+Concurrency: AWS interleaves the events of Parallel branches and of Map
+iterations in no fixed order (each engine has its own). An entry marked
+``"concurrent": true`` has those events compared as a multiset: see
+:func:`in_comparable_order`; everything around them keeps its order.
+
+What moto cannot oracle (the reason the corpus is what it is):
+
+* JSONata: moto 5.2.5 embeds LocalStack's interpreter with the JSONata
+  engine stripped out, so it cannot evaluate a single JSONata expression.
+  JSONata (``QueryLanguage``, ``Arguments``/``Output``/``Condition``,
+  ``$states``) is covered by the AWS-recorded corpus (``tests/recorded``),
+  not here.
+* Reading a variable: moto evaluates every ``$name`` reference through that
+  same missing engine, so a JSONPath state that reads a variable fails on
+  moto with ``States.Runtime`` ``TypeError('NoneType' object is not
+  callable)``. Entries that read variables carry that as a quirk (AWS
+  reads them: ``tests/recorded/cases/assign__*.json``); ``Assign`` itself
+  (evaluating and storing) agrees.
 """
 
 from __future__ import annotations
@@ -45,12 +81,14 @@ __all__ = [
     "MOCK_TASKS",
     "Entry",
     "Outcome",
+    "in_comparable_order",
     "load_corpus",
     "normalise",
     "outcome_of",
     "run_on_mock",
     "run_on_moto",
     "run_on_temporal",
+    "runs_concurrently",
 ]
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
@@ -94,9 +132,14 @@ async def _sts_get_caller_identity(task_input: Any) -> Any:
     }
 
 
+async def _events_put_events(task_input: Any) -> Any:
+    return {"Entries": [{"EventId": "11111111-2222-3333-4444-555555555555"}], "FailedEntryCount": 0}
+
+
 MOCK_TASKS: Mapping[str, Callable[[Any], Awaitable[Any]]] = {
     "arn:aws:states:::dynamodb:getItem": _dynamodb_get_item,
     "arn:aws:states:::aws-sdk:sts:getCallerIdentity": _sts_get_caller_identity,
+    "arn:aws:states:::events:putEvents.waitForTaskToken": _events_put_events,
 }
 """Mock task handlers answering as moto's integrations do for the corpus resources.
 
@@ -117,6 +160,9 @@ class Entry:
     expected: Mapping[str, Any]
     note: str = ""
     quirk: Mapping[str, Any] | None = None
+    concurrent: bool = False
+    """Whether Parallel branches or Map iterations run side by side (see
+    :func:`in_comparable_order`)."""
 
 
 def load_corpus() -> list[Entry]:
@@ -132,9 +178,63 @@ def load_corpus() -> list[Entry]:
                 expected=raw.get("expected", {}),
                 note=raw.get("note", ""),
                 quirk=raw.get("quirk"),
+                concurrent=raw.get("concurrent", False),
             )
         )
     return entries
+
+
+def runs_concurrently(machine: Mapping[str, Any]) -> bool:
+    """Whether ``machine`` (a definition, a branch or an item processor) has a
+    Parallel state with two or more branches or a Map that may run two
+    iterations at once (``MaxConcurrency`` other than 1), at any depth."""
+    for state in machine["States"].values():
+        if state["Type"] == "Parallel":
+            if len(state["Branches"]) > 1 or any(map(runs_concurrently, state["Branches"])):
+                return True
+        elif state["Type"] == "Map":
+            if state.get("MaxConcurrency") != 1:
+                return True
+            if runs_concurrently(state.get("ItemProcessor") or state["Iterator"]):
+                return True
+    return False
+
+
+def _in_blocks(items: list[Any], nested: Callable[[Any], bool]) -> list[Any]:
+    result: list[Any] = []
+    block: list[Any] = []
+    for item in [*items, None]:
+        if item is not None and nested(item):
+            block.append(item)
+            continue
+        if block:
+            result.append(sorted(block, key=json.dumps))
+            block = []
+        if item is not None:
+            result.append(item)
+    return result
+
+
+def in_comparable_order(entry: Entry, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """``fields`` (outcome or expected fields) ready to compare for ``entry``.
+
+    For a ``concurrent`` entry, every run of consecutive ``entered`` names and
+    ``events`` that belong to states inside Parallel branches or Map
+    iterations (names that are not top-level states) is sorted and becomes
+    one list: which events happened is compared, not how the branches
+    interleaved. Top-level states keep their order around those runs.
+    """
+    result = dict(fields)
+    if not entry.concurrent:
+        return result
+    top_level = set(entry.definition["States"])
+    if "entered" in result:
+        result["entered"] = _in_blocks(list(result["entered"]), lambda name: name not in top_level)
+    if "events" in result:
+        result["events"] = _in_blocks(
+            [list(event) for event in result["events"]], lambda event: event[1] not in top_level
+        )
+    return result
 
 
 # ------------------------------------------------------------------ outcome

@@ -13,8 +13,6 @@ import pytest
 from landlord_workflow import (
     ExecutionInput,
     ExecutionState,
-    InvalidSpecError,
-    WorkflowNotFoundError,
 )
 from landlord_workflow.providers.mock import MockProvider, TaskFailure, VirtualClock
 
@@ -255,8 +253,8 @@ async def test_thousand_concurrent_executions_complete_and_aclose_leaves_no_task
     assert asyncio.all_tasks() - before == set()
 
 
-async def test_what_needs_aws_storage_is_refused_before_anything_runs_naming_the_state(
-    make_provider: Any, make_spec: Any
+async def test_a_map_reading_aws_storage_loads_and_fails_where_it_is_reached(
+    make_provider: Any, make_spec: Any, finish: Any
 ) -> None:
     definition = {
         "StartAt": "Fanout",
@@ -277,10 +275,12 @@ async def test_what_needs_aws_storage_is_refused_before_anything_runs_naming_the
         },
     }
     provider = make_provider()
-    with pytest.raises(InvalidSpecError) as caught:
-        await provider.create_workflow(make_spec(definition))
-    assert [field for field, _ in caught.value.problems] == ["definition.States.Fanout.ItemReader"]
-    with pytest.raises(InvalidSpecError):
-        await provider.validate(make_spec(definition))
-    with pytest.raises(WorkflowNotFoundError):  # nothing was created
-        await provider.start_execution("wf", ExecutionInput(input={}))
+    await provider.validate(make_spec(definition))  # AWS accepts it: so does the mock
+    await provider.create_workflow(make_spec(definition))
+    started = await provider.start_execution("wf", ExecutionInput(input={}))
+    status = await finish(provider, started.execution_id)
+    assert status.state is ExecutionState.FAILED
+    assert status.error is not None
+    assert status.error.code == "States.ItemReaderFailed"
+    assert status.error.failed_at == "Fanout"
+    assert "arn:aws:states:::s3:getObject" in (status.error.cause or "")

@@ -160,17 +160,6 @@ async def test_the_mock_accepts_the_whole_language_aws_accepts(
     ("definition", "field", "words"),
     [
         (
-            single(
-                {
-                    "Type": "Map",
-                    "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
-                    "ItemProcessor": OK,
-                }
-            ),
-            "definition.States.S.ItemReader",
-            "needs AWS storage",
-        ),
-        (
             single({"Type": "Pass", "ResultPath": "$.a[*]"}),
             "definition.States.S.ResultPath",
             "single node",
@@ -237,12 +226,7 @@ async def test_structure_and_support_problems_are_reported_together(
         "StartAt": "P",
         "States": {
             "P": {"Type": "Parallel", "Branches": [OK], "Next": "Missing"},
-            "M": {
-                "Type": "Map",
-                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
-                "ItemProcessor": OK,
-                "End": True,
-            },
+            "M": {"Type": "Pass", "ResultPath": "$.a[*]", "End": True},
         },
     }
     provider = make_provider()
@@ -250,7 +234,7 @@ async def test_structure_and_support_problems_are_reported_together(
         await provider.create_workflow(make_spec(definition))
     fields = [field for field, _ in caught.value.problems]
     assert "definition.States.P.Next" in fields
-    assert "definition.States.M.ItemReader" in fields
+    assert "definition.States.M.ResultPath" in fields
 
 
 # ------------------------------------------------------------- VirtualClock

@@ -88,7 +88,7 @@ async def test_a_callback_without_heartbeat_times_out_and_its_token_closes(
     execution_id = await start(provider, make_spec, CALLBACK)
     token = await wait_for(tokens)
     status = await finish(provider, execution_id)
-    assert status.error.code == "States.HeartbeatTimeout"
+    assert (status.error.code, status.error.cause) == ("States.Timeout", None)
     with pytest.raises(TaskTokenError):
         await provider.send_task_heartbeat(token)
 

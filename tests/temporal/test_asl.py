@@ -421,7 +421,8 @@ async def test_unknown_and_foreign_tokens_are_refused_without_touching_the_execu
 
 @pytest.mark.parametrize(
     ("limit", "error"),
-    [("TimeoutSeconds", "States.Timeout"), ("HeartbeatSeconds", "States.HeartbeatTimeout")],
+    # A missed heartbeat is recorded as States.Timeout, as on AWS.
+    [("TimeoutSeconds", "States.Timeout"), ("HeartbeatSeconds", "States.Timeout")],
 )
 async def test_a_callback_not_answered_in_time_fails_the_task_and_closes_its_token(
     provider: TemporalProvider, limit: str, error: str
@@ -682,7 +683,8 @@ async def test_a_worker_that_dies_mid_task_is_noticed_and_the_task_retried_by_it
     local_temporal: LocalTemporal, declared: bool
 ) -> None:
     """The process running a Task is killed: the missed heartbeats fail the Task with
-    ``States.HeartbeatTimeout``, and its Retry rule runs it again on another worker."""
+    ``States.Timeout`` (as AWS records a missed heartbeat), its ``States.HeartbeatTimeout``
+    Retry rule matches, and runs it again on another worker."""
     task_queue = f"dying-{uuid.uuid4().hex[:8]}"
     client = await local_temporal.connect()
     state = task(
@@ -727,7 +729,7 @@ async def test_a_worker_that_dies_mid_task_is_noticed_and_the_task_retried_by_it
         for e in status.history
         if e.type == "TaskFailed"
     ]
-    assert failures == [("States.HeartbeatTimeout", None if declared else LIVENESS_CAUSE)]
+    assert failures == [("States.Timeout", None if declared else LIVENESS_CAUSE)]
     assert [e.type for e in status.history].count("TaskRetried") == 1
 
 
@@ -809,3 +811,29 @@ async def test_a_provider_given_handlers_hosts_the_asl_worker_and_leaves_nothing
     source.getrandbits(128)
     assert status.output == {"id": str(uuid.UUID(int=source.getrandbits(128), version=4))}
     assert not [t for t in asyncio.all_tasks() if "temporal-worker" in t.get_name()]
+
+
+@pytest.mark.asyncio
+async def test_an_execution_that_timed_out_before_any_worker_ran_it_reports_it(
+    local_temporal: LocalTemporal,
+) -> None:
+    """No worker polls this queue: the run closes before its workflow ever ran."""
+    async with local_temporal.provider(task_queue=f"nobody-{uuid.uuid4().hex[:8]}") as lonely:
+        spec = WorkflowSpec(
+            workflow_id=f"never-{uuid.uuid4().hex[:8]}",
+            provider_type="temporal",
+            name="never ran",
+            definition={"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            timeout=timedelta(seconds=1),
+        )
+        await lonely.create_workflow(spec)
+        started = await lonely.start_execution(spec.workflow_id, ExecutionInput(input={}))
+        final = await wait_until_terminal(lonely, started.execution_id, timeout=15)
+        assert final.state is ExecutionState.TIMED_OUT
+        detailed = await lonely.get_execution_status(started.execution_id, include_history=True)
+        assert [event.type for event in detailed.history] == [
+            "ExecutionStarted",
+            "ExecutionTimedOut",
+        ]
+        with pytest.raises(ProviderError, match="ended before it began"):
+            await lonely.redrive_execution(started.execution_id)

@@ -128,24 +128,6 @@ async def test_validate_accepts_a_native_definition_with_its_settings() -> None:
         ({"workflow_type": "W", "task_queue": "q", "workflow_typ": "W"}, {}, None),
         ({"StartAt": "B", "States": {"A": {"Type": "Succeed"}}}, {}, None),
         (
-            {
-                "StartAt": "M",
-                "States": {
-                    "M": {
-                        "Type": "Map",
-                        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject"},
-                        "ItemProcessor": {
-                            "StartAt": "P",
-                            "States": {"P": {"Type": "Pass", "End": True}},
-                        },
-                        "End": True,
-                    }
-                },
-            },
-            {},
-            "definition.States.M.ItemReader",
-        ),
-        (
             {"workflow_type": "W", "task_queue": "q"},
             {"provider_config": {"role_arn": "x"}},
             "provider_config",

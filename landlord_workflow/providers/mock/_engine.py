@@ -149,36 +149,6 @@ _ROLE_ARN: Final = ExecutionRecord.role_arn
 _SUCCEEDED: Final = ExecutionState.SUCCEEDED
 
 
-def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
-    """Map states whose ``ItemReader`` reads AWS storage (the mock has none)."""
-    states = machine.get("States") if isinstance(machine, Mapping) else None
-    if not isinstance(states, Mapping) or depth > 50:
-        return []
-    problems: list[tuple[str, str]] = []
-    for name, state in states.items():
-        if not isinstance(state, Mapping):
-            continue
-        state_path = f"{path}.States.{name}"
-        reader = state.get("ItemReader")
-        if isinstance(reader, Mapping):
-            problems.append(
-                (
-                    f"{state_path}.ItemReader",
-                    f"reading items from {reader.get('Resource')} needs AWS storage: give the "
-                    "MockProvider an item_reader to run it",
-                )
-            )
-        for key in ("ItemProcessor", "Iterator"):
-            problems.extend(_storage_problems(state.get(key), f"{state_path}.{key}", depth + 1))
-        branches = state.get("Branches")
-        if isinstance(branches, list):
-            for index, branch in enumerate(branches):
-                problems.extend(
-                    _storage_problems(branch, f"{state_path}.Branches[{index}]", depth + 1)
-                )
-    return problems
-
-
 def _bits(record: ExecutionRecord) -> int:
     """128 random bits from ``record``'s source (a fresh one once it has finished)."""
     source = record.random or execution_random(None, record.execution_id, 0)
@@ -305,6 +275,12 @@ class MockProvider(AsyncResource):
         return self._name
 
     @property
+    def in_process(self) -> bool:
+        """Whether calls complete in process (no injected latency): the Manager then
+        runs them without a per-attempt timeout scope."""
+        return not self.faults.delays_calls
+
+    @property
     def clock(self) -> Clock:
         """The clock that drives this provider's simulations."""
         return self._clock
@@ -372,8 +348,6 @@ class MockProvider(AsyncResource):
                 problems.append(("workflow_id", problem))
             # Compiled from an unsorted copy: templates keep their key order.
             copied = json.loads(json.dumps(spec.definition))
-            if self.item_reader is None:
-                problems.extend(_storage_problems(copied, "definition"))
             try:
                 compiled.append(compile_definition(copied))
             except InvalidSpecError as exc:

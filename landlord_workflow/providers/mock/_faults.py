@@ -137,6 +137,11 @@ class Faults:
         else:
             self._latency.pop(operation, None)
 
+    @property
+    def delays_calls(self) -> bool:
+        """Whether any operation has injected latency."""
+        return bool(self._latency)
+
     def clear(self, operation: str | None = None) -> None:
         """Remove every fault (or only those of ``operation``)."""
         if operation is None:

@@ -301,6 +301,8 @@ def _error_for(
 
 def _metadata(item: Mapping[str, Any]) -> dict[str, Any]:
     metadata: dict[str, Any] = {
+        "execution_name": item["name"],
+        "redrive_count": item.get("redriveCount", 0),
         "name": item["name"],
         "stateMachineArn": item["stateMachineArn"],
         "status": item["status"],

@@ -88,7 +88,7 @@ DEFAULT_LIVENESS_SECONDS: Final = 30.0
 LIVENESS_CAUSE: Final = (
     "The worker running the task stopped heartbeating (it stopped or lost its connection)."
 )
-"""Cause of the ``States.HeartbeatTimeout`` of a task whose worker died (no HeartbeatSeconds)."""
+"""Cause of the missed heartbeat of a task whose worker died (no HeartbeatSeconds)."""
 
 WORKER_SHUTDOWN_CAUSE: Final = "The worker running the task shut down before the task finished."
 """Cause of the ``States.TaskFailed`` of a task whose worker shut down while it ran."""

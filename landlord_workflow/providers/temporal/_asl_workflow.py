@@ -17,8 +17,9 @@ deterministic workflow APIs:
   helpers; the activity is tried once (Retry rules are the core's), with a
   start-to-close timeout of the state's ``TimeoutSeconds`` and a heartbeat
   timeout of its ``HeartbeatSeconds`` (or a liveness timeout), so a worker
-  that dies mid-task is noticed and the Task fails with
-  ``States.Timeout``/``States.HeartbeatTimeout`` as on the mock;
+  that dies mid-task is noticed and the Task fails with ``States.Timeout``
+  (a missed heartbeat, which ``States.HeartbeatTimeout`` catchers match) as
+  on the mock;
 * ``.waitForTaskToken`` waits for the signal ``landlord-workflow-asl-callback``;
   open tokens are listed in the run's memo so the provider can refuse an
   unknown or closed token at once;

@@ -149,7 +149,7 @@ def asl_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     from landlord_workflow._asl import compile_definition
     from landlord_workflow.errors import InvalidSpecError
 
-    problems = _storage_problems(definition, "definition")
+    problems: list[tuple[str, str]] = []
     try:
         # Compiled from an unsorted copy: templates keep their key order.
         compile_definition(json.loads(json.dumps(definition)))
@@ -157,36 +157,6 @@ def asl_problems(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
         problems.extend(exc.problems)
     except (TypeError, ValueError) as exc:
         problems.append(("definition", f"is not JSON: {exc}"))
-    return problems
-
-
-def _storage_problems(machine: Any, path: str, depth: int = 0) -> list[tuple[str, str]]:
-    """Map states whose ``ItemReader`` reads AWS storage (Temporal has none)."""
-    states = machine.get("States") if isinstance(machine, Mapping) else None
-    if not isinstance(states, Mapping) or depth > 50:
-        return []
-    problems: list[tuple[str, str]] = []
-    for name, state in states.items():
-        if not isinstance(state, Mapping):
-            continue
-        state_path = f"{path}.States.{name}"
-        reader = state.get("ItemReader")
-        if isinstance(reader, Mapping):
-            problems.append(
-                (
-                    f"{state_path}.ItemReader",
-                    f"reading items from {reader.get('Resource')} needs AWS storage, "
-                    "which Temporal does not have: pass the items in the input instead",
-                )
-            )
-        for key in ("ItemProcessor", "Iterator"):
-            problems.extend(_storage_problems(state.get(key), f"{state_path}.{key}", depth + 1))
-        branches = state.get("Branches")
-        if isinstance(branches, list):
-            for index, branch in enumerate(branches):
-                problems.extend(
-                    _storage_problems(branch, f"{state_path}.Branches[{index}]", depth + 1)
-                )
     return problems
 
 

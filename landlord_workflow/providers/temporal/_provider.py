@@ -246,6 +246,14 @@ class _RunStart:
     config: RunConfig | None = None
 
 
+_NEVER_STARTED = "closed before WorkflowTaskStarted"
+"""What the server says when a closed run that never ran a workflow task is queried."""
+
+
+class _RunNeverStartedError(ProviderError):
+    """A run closed (timed out, stopped) before its workflow ran at all: no state ran."""
+
+
 class TemporalProvider(AsyncResource):
     """The :class:`~landlord_workflow.Provider` for Temporal (name ``"temporal"``).
 
@@ -288,7 +296,8 @@ class TemporalProvider(AsyncResource):
     ``task_liveness_timeout``
         Heartbeat timeout of ASL Tasks without ``HeartbeatSeconds`` (default
         30 s): how soon a worker that died mid-task is noticed (the Task then
-        fails with ``States.HeartbeatTimeout`` and its Retry rules apply).
+        times out as a missed heartbeat, ``States.Timeout``, and its Retry
+        rules apply; ``States.HeartbeatTimeout`` matches it).
     ``workflows``, ``activities``
         Your own workflow classes and activity functions for the worker this
         provider hosts, so one process can run them.
@@ -1073,6 +1082,14 @@ class TemporalProvider(AsyncResource):
         history: list[ExecutionEvent] = []
         if include_history and asl:
             history = await self._asl_history(ref, run_id, config)
+            if not history:  # closed before its workflow ran: the engine's start is all there is
+                history.append(
+                    ExecutionEvent(
+                        timestamp=to_utc(info.start_time),
+                        type="ExecutionStarted",
+                        details={"raw_type": "WorkflowExecutionStarted"},
+                    )
+                )
             history.extend(self._asl_end_events(info.status, stop_time, closed))
         elif include_history:
             history = normalise_history(raw or ())
@@ -1132,6 +1149,10 @@ class TemporalProvider(AsyncResource):
             raise ProviderError(
                 f"the query {query_type!r} of {ref.execution_id!r} failed: {exc}"
             ) from exc
+        except ProviderError as exc:
+            if _NEVER_STARTED in str(exc):
+                raise _RunNeverStartedError(str(exc)) from exc
+            raise
         if response.HasField("query_rejected"):
             raise ProviderError(f"the query {query_type!r} of {ref.execution_id!r} was rejected")
         return await self._decode(response.query_result.payloads)
@@ -1158,7 +1179,10 @@ class TemporalProvider(AsyncResource):
         events: list[ExecutionEvent] = []
         start: int | None = 0
         while start is not None:
-            page = await self._query(ref, run_id, HISTORY_QUERY, start)
+            try:
+                page = await self._query(ref, run_id, HISTORY_QUERY, start)
+            except _RunNeverStartedError:
+                return events  # closed (timed out, stopped) before it ran a single state
             if not isinstance(page, Mapping):
                 raise ProviderError(f"unreadable ASL history of {ref.execution_id!r}")
             for moment, kind, details in page.get("events") or ():
@@ -1345,7 +1369,10 @@ class TemporalProvider(AsyncResource):
         if state is ExecutionState.FAILED:
             checkpoint = (await self._close_info(ref, base_run, state, None, asl=True)).checkpoint
         if checkpoint is None:
-            checkpoint = await self._query(ref, base_run, CHECKPOINT_QUERY)
+            try:
+                checkpoint = await self._query(ref, base_run, CHECKPOINT_QUERY)
+            except _RunNeverStartedError:
+                checkpoint = None
         if not isinstance(checkpoint, Mapping):
             raise ProviderError(
                 f"execution {ref.execution_id!r} ended before it began: there is no progress "
