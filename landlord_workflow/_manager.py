@@ -45,6 +45,7 @@ from landlord_workflow._provider import (
     SupportsRedrive,
     SupportsTaskTokens,
     SupportsWatch,
+    advertised_poll_policy,
 )
 from landlord_workflow._registry import Registry
 from landlord_workflow._types import (
@@ -135,7 +136,7 @@ class Manager(AsyncResource):
         *,
         default_provider: str | None = None,
         call_policy: CallPolicy = CallPolicy(),  # noqa: B008 - frozen value
-        poll_policy: PollPolicy = PollPolicy(),  # noqa: B008 - frozen value
+        poll_policy: PollPolicy | None = None,
         hooks: Iterable[Hook] = (),
         logger: logging.Logger | None = None,
     ) -> None:
@@ -147,8 +148,10 @@ class Manager(AsyncResource):
             )
         if not isinstance(call_policy, CallPolicy):
             raise TypeError(f"call_policy must be a CallPolicy, got {type(call_policy).__name__}")
-        if not isinstance(poll_policy, PollPolicy):
-            raise TypeError(f"poll_policy must be a PollPolicy, got {type(poll_policy).__name__}")
+        if poll_policy is not None and not isinstance(poll_policy, PollPolicy):
+            raise TypeError(
+                f"poll_policy must be a PollPolicy or None, got {type(poll_policy).__name__}"
+            )
         self._registry = registry if registry is not None else Registry()
         self._default_provider = default_provider
         self._call_policy = call_policy
@@ -183,8 +186,10 @@ class Manager(AsyncResource):
         return self._call_policy
 
     @property
-    def poll_policy(self) -> PollPolicy:
-        """Pacing of waits on providers that cannot push status changes."""
+    def poll_policy(self) -> PollPolicy | None:
+        """Pacing of waits on providers that cannot push status changes; ``None``
+        (the default): each provider's own (`SupportsPollPolicy`), `PollPolicy()`
+        for a provider that advertises none."""
         return self._poll_policy
 
     @property
@@ -511,7 +516,8 @@ class Manager(AsyncResource):
                     if broken >= self._call_policy.max_attempts:
                         raise
                     await anyio.sleep(self._call_policy.backoff(broken))
-        intervals = self._poll_policy.intervals()
+        polls = self._poll_policy or advertised_poll_policy(provider)
+        intervals = polls.intervals()
         while True:
             yield await self._call(
                 "get_execution_status",

@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Protocol, Self, runtime_checkable
 
+from landlord_workflow._policies import PollPolicy
 from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionInput,
@@ -158,6 +159,29 @@ class SupportsWatch(Protocol):
 
 
 @runtime_checkable
+class SupportsPollPolicy(Protocol):
+    """A provider that is polled, and says how: at the pace that suits its engine
+    (its API quotas, the durations it typically runs).
+
+    A `Manager` built without a ``poll_policy`` paces its waits on this
+    provider with this one; on a provider that advertises none, with
+    `PollPolicy()`. Providers that push status changes
+    ([`SupportsWatch`][landlord_workflow.SupportsWatch]) are not polled.
+    """
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How waiting for an execution of this provider polls it."""
+        ...
+
+
+def advertised_poll_policy(provider: object) -> PollPolicy:
+    """``provider``'s own `SupportsPollPolicy.poll_policy`, else `PollPolicy()`."""
+    policy = getattr(provider, "poll_policy", None)
+    return policy if isinstance(policy, PollPolicy) else _FALLBACK_POLLS
+
+
+@runtime_checkable
 class SupportsListExecutions(Protocol):
     """A provider that can enumerate the executions of a workflow."""
 
@@ -201,3 +225,6 @@ class SupportsTaskTokens(Protocol):
     async def send_task_heartbeat(self, task_token: str) -> None:
         """Tell the engine the task is alive (restarts its ``HeartbeatSeconds``)."""
         ...
+
+
+_FALLBACK_POLLS = PollPolicy()

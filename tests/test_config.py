@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from landlord_workflow import InvalidSpecError, Manager, WorkflowConfig
+from landlord_workflow import InvalidSpecError, Manager, PollPolicy, WorkflowConfig
 
 
 def test_defaults_use_the_mock_engine() -> None:
@@ -14,6 +14,13 @@ def test_defaults_use_the_mock_engine() -> None:
     assert config.default_provider == "mock"
     assert config.providers == ("mock",)
     assert config.call_policy.max_attempts == 5
+
+
+def test_without_poll_variables_each_provider_is_polled_at_its_own_pace() -> None:
+    assert WorkflowConfig.from_env({}).poll_policy is None
+    assert Manager.from_config(WorkflowConfig.from_env({})).poll_policy is None
+    one = WorkflowConfig.from_env({"WORKFLOW_POLL_MAX_INTERVAL": "20s"}).poll_policy
+    assert one == PollPolicy(max_interval=timedelta(seconds=20))
 
 
 def test_every_variable_is_read() -> None:
@@ -42,6 +49,7 @@ def test_every_variable_is_read() -> None:
     assert policy.deadline == timedelta(minutes=1)
     assert policy.initial_interval == timedelta(milliseconds=50)
     assert policy.max_interval == timedelta(seconds=2)
+    assert config.poll_policy is not None
     assert config.poll_policy.initial_interval == timedelta(seconds=1)
     assert config.poll_policy.max_interval == timedelta(minutes=1)
 

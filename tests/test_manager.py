@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,16 +23,19 @@ from landlord_workflow import (
     Manager,
     MetricsCollector,
     OperationTimeoutError,
+    PollPolicy,
     ProviderError,
     ProviderNotFoundError,
     Registry,
     RetryPolicy,
+    SupportsPollPolicy,
     ThrottledError,
     UnsupportedOperationError,
     WorkflowError,
     WorkflowNotFoundError,
     WorkflowSpec,
 )
+from landlord_workflow._provider import advertised_poll_policy
 
 pytestmark = pytest.mark.asyncio
 
@@ -311,6 +315,68 @@ async def test_wait_for_completion_polls_without_history(
     assert len(polls) == 3
     assert all(include_history is False for _, include_history in polls)
     assert metrics.executions[("tenant-provisioning", ExecutionState.SUCCEEDED)] == 1
+
+
+class RecordingPolls(PollPolicy):
+    """A fast PollPolicy that notes each wait it paces."""
+
+    def intervals(self) -> Iterator[float]:
+        PACED.append(self)
+        return super().intervals()
+
+
+PACED: list[PollPolicy] = []
+
+
+def recording_polls() -> RecordingPolls:
+    return RecordingPolls(initial_interval=timedelta(milliseconds=1), jitter=False)
+
+
+class PolledFake(FakeProvider):
+    """A fake that advertises how it is to be polled."""
+
+    def __init__(self, poll_policy: PollPolicy) -> None:
+        super().__init__()
+        self.poll_policy = poll_policy
+
+
+async def waited_under(manager: Manager, fake: FakeProvider) -> list[PollPolicy]:
+    fake.status_sequence["tenant-provisioning"] = [ExecutionState.RUNNING] * 3 + [
+        ExecutionState.SUCCEEDED
+    ]
+    await manager.create_workflow(spec())
+    started = await manager.start_execution("tenant-provisioning")
+    PACED.clear()
+    await manager.wait_for_completion(started.execution_id)
+    return list(PACED)
+
+
+async def test_without_a_poll_policy_waits_poll_each_provider_at_its_own_pace(
+    fast_calls: CallPolicy,
+) -> None:
+    """``Manager(poll_policy=None)``, the default: the provider's advertised policy
+    (`SupportsPollPolicy`); ``PollPolicy()`` for a provider that advertises none."""
+    own = recording_polls()
+    fake = PolledFake(own)
+    manager, _ = make_manager(fake, fast_calls)
+    assert manager.poll_policy is None
+    assert isinstance(fake, SupportsPollPolicy)
+    assert await waited_under(manager, fake) == [own]
+    assert not isinstance(FakeProvider(), SupportsPollPolicy)
+    assert advertised_poll_policy(FakeProvider()) == PollPolicy()
+
+
+async def test_a_managers_own_poll_policy_paces_every_provider(fast_calls: CallPolicy) -> None:
+    chosen = recording_polls()
+    fake = PolledFake(recording_polls())
+    manager, _ = make_manager(fake, fast_calls, chosen)
+    assert manager.poll_policy is chosen
+    assert await waited_under(manager, fake) == [chosen]
+
+
+async def test_a_poll_policy_must_be_a_poll_policy_or_none() -> None:
+    with pytest.raises(TypeError, match="PollPolicy or None"):
+        Manager(poll_policy=timedelta(seconds=1))  # type: ignore[arg-type]
 
 
 async def test_wait_timeout_raises_and_leaves_the_execution_running(fast_calls: CallPolicy) -> None:

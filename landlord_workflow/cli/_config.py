@@ -23,6 +23,11 @@ Variables this module reads (all optional):
 ``WORKFLOW_POLL_MAX_INTERVAL``      PollPolicy.max_interval (duration)
 ==================================  =========================================
 
+Without either ``WORKFLOW_POLL_*`` variable the Manager has no PollPolicy of
+its own: waits poll each provider at the pace it advertises
+(`SupportsPollPolicy`). With one, every provider is polled under that
+PollPolicy (the other field keeping `PollPolicy`'s default).
+
 Each provider documents its own (Step Functions: ``WORKFLOW_SFN_REGION``,
 ``WORKFLOW_SFN_ROLE_ARN``, ``WORKFLOW_SFN_ENDPOINT_URL``,
 ``WORKFLOW_SFN_ACCOUNT_ID``). Durations read Go style (``"30s"``,
@@ -50,6 +55,7 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "landlord_workflow.providers"
 _DISABLED = frozenset({"none", "off", "0", ""})
+_POLL_VARIABLES = ("WORKFLOW_POLL_INITIAL_INTERVAL", "WORKFLOW_POLL_MAX_INTERVAL")
 
 
 class ProviderFactory(Protocol):
@@ -98,7 +104,7 @@ class WorkflowConfig:
     providers: tuple[str, ...] = ("mock",)
     settings: Mapping[str, str] = attrs.field(factory=dict)
     call_policy: CallPolicy = attrs.field(factory=CallPolicy)
-    poll_policy: PollPolicy = attrs.field(factory=PollPolicy)
+    poll_policy: PollPolicy | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> WorkflowConfig:
@@ -154,6 +160,7 @@ class WorkflowConfig:
                 "WORKFLOW_POLL_MAX_INTERVAL", _positive_duration, polls.max_interval
             ),
         }
+        polled = any(name in settings for name in _POLL_VARIABLES)
         if problems:
             raise InvalidSpecError(problems)
         return cls(
@@ -161,7 +168,7 @@ class WorkflowConfig:
             providers=tuple(enabled),
             settings=settings,
             call_policy=CallPolicy(**call_policy),
-            poll_policy=PollPolicy(**poll_policy),
+            poll_policy=PollPolicy(**poll_policy) if polled else None,
         )
 
     def build_providers(self) -> list[Provider]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 import anyio
 import attrs
 
+from landlord_workflow._policies import PollPolicy
 from landlord_workflow._types import ExecutionState, ExecutionStatus
 
 if TYPE_CHECKING:
@@ -299,7 +300,10 @@ class Views:
 
 
 def _intervals(manager: Manager) -> Iterator[float]:
-    for interval in manager.poll_policy.intervals():
+    # Following shows progress: the Manager's PollPolicy, or the general one
+    # (not a provider's own, paced for noticing the end only).
+    policy = manager.poll_policy or PollPolicy()
+    for interval in policy.intervals():
         yield min(interval, MAX_FOLLOW_INTERVAL)
 
 

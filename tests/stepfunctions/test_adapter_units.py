@@ -14,10 +14,12 @@ from conftest import make_spec
 from landlord_workflow import (
     ExecutionInput,
     InvalidSpecError,
+    PollPolicy,
     Provider,
     ProviderError,
     ProviderUnavailableError,
     SupportsListExecutions,
+    SupportsPollPolicy,
     SupportsRedrive,
     SupportsWatch,
     WorkflowSpec,
@@ -262,6 +264,7 @@ def test_provider_satisfies_the_protocols_and_hides_credentials(
     assert isinstance(provider, SupportsRedrive)
     assert isinstance(provider, SupportsListExecutions)
     assert not isinstance(provider, SupportsWatch)
+    assert isinstance(provider, SupportsPollPolicy)
     assert provider.name == "step-functions"
     text = repr(provider)
     assert secret not in text
@@ -269,6 +272,43 @@ def test_provider_satisfies_the_protocols_and_hides_credentials(
     assert "idle" in text
     with pytest.raises(ProviderError, match="not open"):
         _ = provider.client
+
+
+def _polls(policy: PollPolicy, duration: float) -> tuple[int, float]:
+    """Calls a wait makes for an execution ending ``duration`` s after its start (the
+    first right away), and how long after the end the last one comes."""
+    moment, calls = 0.0, 1
+    intervals = policy.intervals()
+    while moment < duration:
+        moment += next(intervals)
+        calls += 1
+    return calls, moment - duration
+
+
+@pytest.mark.parametrize(
+    ("duration", "most_calls"),
+    [
+        (10.0, 5),  # a 1-second poll makes 11: at most 50 %
+        (10.3, 5),
+        (600.0, 90),  # a 1-second poll makes 601: at most 15 %
+        (600.3, 90),
+    ],
+)
+def test_waiting_on_step_functions_polls_sparingly_and_notices_the_end_soon(
+    offline_provider_factory: Callable[..., StepFunctionsProvider],
+    duration: float,
+    most_calls: int,
+) -> None:
+    """The provider's own PollPolicy (what a Manager without one uses): no jitter, so
+    these counts are exact; the end is noticed within 10 % of the duration + 1 s."""
+    policy = offline_provider_factory().poll_policy
+    assert policy.jitter is False
+    calls, late = _polls(policy, duration)
+    assert calls <= most_calls
+    assert 0 <= late <= 0.1 * duration + 1
+    # At its slowest a wait polls every 30 s: 450 of them fit the DescribeExecution
+    # refill of 15 calls per second.
+    assert policy.max_interval == timedelta(seconds=30)
 
 
 @pytest.mark.asyncio

@@ -48,7 +48,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from anyio.abc import AsyncResource
 
@@ -60,6 +60,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from landlord_workflow._limits import name_problem
+from landlord_workflow._policies import PollPolicy
 from landlord_workflow._types import (
     CreateWorkflowResult,
     ExecutionInput,
@@ -138,6 +139,15 @@ FAILED_AT_PAGE_SIZE = 100
 _MAX_HISTORY_PAGES = 100  # 25,000 events is the engine's limit: 25 pages.
 _LIST_PAGE_SIZE = 1000
 _MAX_CAUSE_CHARS = 32_768
+
+
+POLL_POLICY: Final = PollPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_rate=1.25,
+    max_interval=timedelta(seconds=30),
+    jitter=False,
+)
+"""The pace of waiting on Step Functions (`StepFunctionsProvider.poll_policy`)."""
 
 
 class StepFunctionsProvider(AsyncResource):
@@ -225,6 +235,24 @@ class StepFunctionsProvider(AsyncResource):
     def region(self) -> str:
         """The AWS region this provider talks to."""
         return self._region
+
+    @property
+    def poll_policy(self) -> PollPolicy:
+        """How a Manager without a ``poll_policy`` of its own waits on Step Functions.
+
+        Step Functions cannot push status changes: waiting polls
+        ``DescribeExecution``, whose quota an account shares (a bucket of 300
+        calls refilled at 15 per second). The first poll is 2 s after the
+        start, then each wait is 1.25 times the last, up to 30 s: a 10-second
+        execution is polled 5 times and noticed within 2 s, a 10-minute one
+        30 times and noticed within 30 s, and up to 450 waits at their
+        30-second pace stay within the refill. No jitter: it would make up
+        to twice the calls (each wait drawn from the upper half of its
+        interval), and concurrent waits are spread anyway by their start
+        times and by the CallPolicy's jittered backoff after a throttle.
+        ``Manager(poll_policy=...)`` overrides it.
+        """
+        return POLL_POLICY
 
     @property
     def client(self) -> SFNClient:
