@@ -61,10 +61,13 @@ async def _retained(results: Results, retained: int) -> None:
     per_execution = (after - before) / retained
     results.add("memory.retained_executions", retained)
     results.add("memory.bytes_per_retained_execution", per_execution)
-    results.row(
-        "4 memory",
-        f"mock: per retained finished execution (K = {retained:,})",
-        fmt_bytes(per_execution),
+    results.target(
+        "memory_retained",
+        section="4 memory",
+        figure=f"mock: per retained finished execution (K = {retained:,})",
+        value=fmt_bytes(per_execution),
+        target="<= 4,000 B",
+        met=per_execution <= 4_000,
     )
 
 
