@@ -278,7 +278,8 @@ class Execution:
         scope = Variables() if self.machine.assigns or self._resume is not None else _NO_VARIABLES
         resume: _Node | None = None
         try:
-            self.begin()
+            if not self._begun:
+                self.begin()
             bound = None
             if self._resume is None:
                 start, data = self.machine.start_at, self.input
@@ -305,7 +306,7 @@ class Execution:
         self.root.output = output
         self.events += 1  # the last event may be number 25,000
         self._record_value(self.events, "ExecutionSucceeded", None, "output", output)
-        return Outcome(True, output=output)
+        return Outcome(True, output)
 
     def _evaluation_failed(self, err: StatesError) -> None:
         """AWS records a failed JSONata evaluation as an EvaluationFailed event."""

@@ -76,43 +76,44 @@ class _Fifo:
     collection walks).
     """
 
-    __slots__ = ("_first", "_next", "_order", "_seq")
+    __slots__ = ("_first", "_next", "_order", "seq")
 
     def __init__(self) -> None:
-        self._seq: dict[str, int] = {}
+        self.seq: dict[str, int] = {}
+        """Each key's place (``key in fifo.seq`` is ``key in fifo``, without a call)."""
         self._order: dict[int, str] = {}
         self._first = 0
         self._next = 0
 
     def __len__(self) -> int:
-        return len(self._seq)
+        return len(self.seq)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._seq
+        return key in self.seq
 
     def add(self, key: str) -> None:
         """Add ``key`` as the newest (a key already there stays where it is)."""
-        if key not in self._seq:
-            self._seq[key] = self._next
+        if key not in self.seq:
+            self.seq[key] = self._next
             self._order[self._next] = key
             self._next += 1
 
     def discard(self, key: str) -> None:
         """Remove ``key`` if it is there."""
-        seq = self._seq.pop(key, None)
+        seq = self.seq.pop(key, None)
         if seq is not None:
             del self._order[seq]
 
     def pop_oldest(self) -> str:
         """Remove and return the oldest key (KeyError when empty)."""
-        if not self._seq:
+        if not self.seq:
             raise KeyError("pop_oldest(): empty")
         order = self._order
         while self._first not in order:  # skip what discard removed
             self._first += 1
         key = order.pop(self._first)
         self._first += 1
-        del self._seq[key]
+        del self.seq[key]
         return key
 
 
@@ -147,6 +148,7 @@ def _stored_spec(spec: WorkflowSpec, provider_type: str) -> WorkflowSpec:
 
 _ROLE_ARN: Final = ExecutionRecord.role_arn
 _SUCCEEDED: Final = ExecutionState.SUCCEEDED
+_RUNNING: Final = ExecutionState.RUNNING
 
 
 def _bits(record: ExecutionRecord) -> int:
@@ -463,13 +465,15 @@ class MockProvider(AsyncResource):
     ) -> ExecutionResult:
         """Start an execution, idempotently on ``execution_name`` (as Step Functions)."""
         # _enter("start_execution"), inlined: the call every execution makes.
-        self._check_open()
+        if self._closed:
+            self._check_open()
         await yield_once()
         delay = self.faults._arrive("start_execution")
         if delay:
             await asyncio.sleep(delay)
         self.faults._admit("start_execution")
-        self._check_open()
+        if self._closed:
+            self._check_open()
         result = self._start(workflow_id, execution_input)
         try:
             self.faults.after("start_execution")
@@ -494,7 +498,7 @@ class MockProvider(AsyncResource):
                 raise InvalidSpecError.single("execution_name", problem)
         input_text, input_value = self._payload(execution_input.input)
         execution_id = f"{self._prefix}{workflow_id}:{name}"
-        if execution_id in self._evicted:
+        if execution_id in self._evicted.seq:
             raise ExecutionAlreadyExistsError(
                 name, "that execution is closed (and no longer retained)", execution_id=execution_id
             )
@@ -615,8 +619,11 @@ class MockProvider(AsyncResource):
                 )
                 self._finish(record, ExecutionState.FAILED, error=error, inside=True)
         else:
-            if record.generation == generation and not record.state.is_terminal:
-                self._conclude(record, outcome)
+            if record.generation == generation and record.state is _RUNNING:
+                if outcome.succeeded:  # (_conclude's first case, inlined)
+                    self._finish(record, _SUCCEEDED, outcome.output, None, False, True)
+                else:
+                    self._conclude(record, outcome)
         finally:
             self._tasks.pop(execution, None)
 

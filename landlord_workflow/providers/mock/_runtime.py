@@ -59,7 +59,7 @@ class MockRuntime:
     def __init__(self, provider: MockProvider, record: ExecutionRecord) -> None:
         self.provider = provider
         self.record = record
-        self.clock = provider.clock
+        self.clock = provider._clock
         self._random = record.random or execution_random(
             provider.random_seed, record.execution_id, record.redrive_count
         )
