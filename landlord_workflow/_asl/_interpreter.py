@@ -167,6 +167,7 @@ class Execution:
         "_input_size",
         "_machine_context",
         "_pause",
+        "_record_step",
         "_record_value",
         "_resume",
         "_stamp",
@@ -221,6 +222,7 @@ class Execution:
         self._pause: Callable[[], Awaitable[None]] = (
             pause if pause is not None else lambda: runtime.sleep(0)
         )
+        self._record_step: Callable[..., None] | None = getattr(recorder, "record_step", None)
         record_value = getattr(recorder, "record_value", None)
         self._record_value: Callable[[int, str, str | None, str, Any], None] = (
             record_value if record_value is not None else _with_details(recorder)
@@ -362,6 +364,7 @@ class Execution:
         pause = self._pause
         stamp = self._stamp
         record_value = self._record_value
+        record_step = self._record_step
         last_event = self.history_limit - 1
         while True:
             # One pass of the event loop per state keeps executions fair and
@@ -377,9 +380,52 @@ class Execution:
             if entered > last_event:
                 raise _HistoryLimitReached
             self.events = entered
-            record_value(entered, state.entered_event, name, "input", data)
             node.entered = entered
             env = Env(self, state, stamp(), scope, data) if state.needs_env else _NO_ENV
+            if not state.waits and record_step is not None:
+                # A state that never waits runs in one step: nothing can read
+                # the history between its two events, recorded together after.
+                try:
+                    output, following, assigned = self._visit_now(state, data, env, node)
+                except StatesError as err:
+                    record_value(entered, state.entered_event, name, "input", data)
+                    err.at(name, entered)
+                    if state.type != "Fail":  # (no Catch on these states)
+                        self._evaluation_failed(err)
+                    raise
+                except BaseException:
+                    record_value(entered, state.entered_event, name, "input", data)
+                    raise
+                resume = None
+                exited = self.events + 1
+                if assigned or exited > last_event:
+                    record_value(entered, state.entered_event, name, "input", data)
+                    if assigned:
+                        self._assign(scope, assigned, name)
+                    if exited > last_event:
+                        raise _HistoryLimitReached
+                    self.events = exited
+                    if assigned:
+                        self.recorder.record(
+                            exited,
+                            state.exited_event,
+                            name,
+                            {"output": output, "assignedVariables": assigned},
+                        )
+                    else:
+                        record_value(exited, state.exited_event, name, "output", output)
+                else:
+                    self.events = exited
+                    record_step(
+                        entered, state.entered_event, exited, state.exited_event, name, data, output
+                    )
+                if following is None:
+                    return output
+                name = following
+                data = output
+                bound = node.bound
+                continue
+            record_value(entered, state.entered_event, name, "input", data)
             try:
                 if state.waits:
                     output, following, assigned = await self._visit(state, data, env, node, resume)

@@ -204,7 +204,11 @@ class Recorder(Protocol):
         key, value)``, the same as ``record`` with the details ``{key:
         value}``: the core then uses it for the events every state records
         (``...StateEntered`` with its input, ``...StateExited`` with its
-        output, ``ExecutionSucceeded``), sparing a dict per event.
+        output, ``ExecutionSucceeded``), sparing a dict per event. With
+        ``record_step(entered_id, entered_type, exited_id, exited_type,
+        state, input, output)`` too, the two events of a state that ran in
+        one step (one that never waits, without Assign) come in one call,
+        once it has run (nothing can read the history in between).
         """
         ...
 
