@@ -93,6 +93,9 @@ FIGURES = {
     "scale.large_cpu_seconds",
     "scale.large_over_small_cpu",
     "scale.rounds",
+    "scale.steady_small_cpu_seconds",
+    "scale.steady_large_cpu_seconds",
+    "scale.steady_large_over_small_cpu",
     # 5. starts
     "starts.count",
     "starts.raw_per_s_1_in_flight",
