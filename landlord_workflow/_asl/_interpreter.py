@@ -222,10 +222,12 @@ class Execution:
         self._pause: Callable[[], Awaitable[None]] = (
             pause if pause is not None else lambda: runtime.sleep(0)
         )
-        self._record_step: Callable[..., None] | None = getattr(recorder, "record_step", None)
-        record_value = getattr(recorder, "record_value", None)
-        self._record_value: Callable[[int, str, str | None, str, Any], None] = (
-            record_value if record_value is not None else _with_details(recorder)
+        # The recorder's optional methods, as functions of the recorder (a bound
+        # method would be one more object alive as long as the execution).
+        recorder_type = type(recorder)
+        self._record_step: Callable[..., None] | None = getattr(recorder_type, "record_step", None)
+        self._record_value: Callable[..., None] = getattr(
+            recorder_type, "record_value", _record_with_details
         )
         self._stamp: Callable[[], Any]
         self._at: Callable[[Any], datetime]
@@ -307,7 +309,7 @@ class Execution:
             return Outcome(False, error=RUNTIME, cause=cause, checkpoint=self.checkpoint())
         self.root.output = output
         self.events += 1  # the last event may be number 25,000
-        self._record_value(self.events, "ExecutionSucceeded", None, "output", output)
+        self._record_value(self.recorder, self.events, "ExecutionSucceeded", None, "output", output)
         return Outcome(True, output)
 
     def _evaluation_failed(self, err: StatesError) -> None:
@@ -363,6 +365,7 @@ class Execution:
         nested = node.parallel
         pause = self._pause
         stamp = self._stamp
+        recorder = self.recorder
         record_value = self._record_value
         record_step = self._record_step
         last_event = self.history_limit - 1
@@ -388,18 +391,18 @@ class Execution:
                 try:
                     output, following, assigned = self._visit_now(state, data, env, node)
                 except StatesError as err:
-                    record_value(entered, state.entered_event, name, "input", data)
+                    record_value(recorder, entered, state.entered_event, name, "input", data)
                     err.at(name, entered)
                     if state.type != "Fail":  # (no Catch on these states)
                         self._evaluation_failed(err)
                     raise
                 except BaseException:
-                    record_value(entered, state.entered_event, name, "input", data)
+                    record_value(recorder, entered, state.entered_event, name, "input", data)
                     raise
                 resume = None
                 exited = self.events + 1
                 if assigned or exited > last_event:
-                    record_value(entered, state.entered_event, name, "input", data)
+                    record_value(recorder, entered, state.entered_event, name, "input", data)
                     if assigned:
                         self._assign(scope, assigned, name)
                     if exited > last_event:
@@ -413,11 +416,18 @@ class Execution:
                             {"output": output, "assignedVariables": assigned},
                         )
                     else:
-                        record_value(exited, state.exited_event, name, "output", output)
+                        record_value(recorder, exited, state.exited_event, name, "output", output)
                 else:
                     self.events = exited
                     record_step(
-                        entered, state.entered_event, exited, state.exited_event, name, data, output
+                        recorder,
+                        entered,
+                        state.entered_event,
+                        exited,
+                        state.exited_event,
+                        name,
+                        data,
+                        output,
                     )
                 if following is None:
                     return output
@@ -425,7 +435,7 @@ class Execution:
                 data = output
                 bound = node.bound
                 continue
-            record_value(entered, state.entered_event, name, "input", data)
+            record_value(recorder, entered, state.entered_event, name, "input", data)
             try:
                 if state.waits:
                     output, following, assigned = await self._visit(state, data, env, node, resume)
@@ -458,7 +468,7 @@ class Execution:
                     {"output": output, "assignedVariables": assigned},
                 )
             else:
-                record_value(exited, state.exited_event, name, "output", output)
+                record_value(recorder, exited, state.exited_event, name, "output", output)
             if following is None:
                 return output
             name = following
@@ -910,7 +920,7 @@ class Execution:
             state=state.name,
             input=task_input,
             make_context=functools.partial(
-                self._task_context, state.name, retry_count, token, attempt_env
+                Execution._task_context, self, state.name, retry_count, token, attempt_env
             ),
             timeout_seconds=timeout,
             heartbeat_seconds=heartbeat,
@@ -1485,15 +1495,11 @@ _KEEP_EFFECTIVE: Final = frozenset({"Choice", "Wait", "Succeed"})
 """States whose output before OutputPath is their effective input."""
 
 
-def _with_details(recorder: Recorder) -> Callable[[int, str, str | None, str, Any], None]:
+def _record_with_details(  # noqa: PLR0917
+    recorder: Recorder, event_id: int, event_type: str, state: str | None, key: str, value: Any
+) -> None:
     """``record_value`` for a recorder without one."""
-
-    def record_value(
-        event_id: int, event_type: str, state: str | None, key: str, value: Any
-    ) -> None:
-        recorder.record(event_id, event_type, state, {key: value})
-
-    return record_value
+    recorder.record(event_id, event_type, state, {key: value})
 
 
 def _same_moment(moment: Any) -> datetime:
