@@ -15,9 +15,12 @@ numbering, no context object, no API. It is driven as the mock is: one start
 (a task created) per pass of the event loop, then polled every 5 ms until
 none runs.
 
-Both are timed with the process's CPU time, in interleaved rounds, and the
-figure is the baseline's time over the mock's (the share of the limit the
-mock reaches).
+Both are timed with the process's CPU time, in interleaved rounds, each from
+a collected heap (``gc.collect()`` first, untimed: the cyclic collector's
+full passes cost in proportion to everything alive, so garbage left by an
+earlier section would tax whichever subject allocates more), and the figure
+is the baseline's time over the mock's (the share of the limit the mock
+reaches).
 
 The shapes: the same five merges in JSONata (``Output`` with ``$merge``)
 against the JSONPath version; a Map over 1,000 items (an inline Map whose
@@ -28,6 +31,7 @@ state each). Same harness: sequential starts, CPU time, medians.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import json
 import time
@@ -81,6 +85,7 @@ async def _baseline(n: int) -> float:
     """CPU seconds for ``n`` baseline executions, driven as the mock is."""
     kept: dict[str, tuple[list[Any], str]] = {}
     loop = asyncio.get_running_loop()
+    gc.collect()  # each round starts from a collected heap, whatever ran before
     cpu = time.process_time()
     tasks = []
     for i in range(n):
@@ -103,6 +108,7 @@ async def mock_cpu(definition: dict[str, Any], n: int, execution_input: Any = No
     """CPU seconds for ``n`` executions of ``definition`` on a fresh mock (sequential starts)."""
     async with MockProvider(retention=n) as provider:
         await provider.create_workflow(spec(WORKFLOW, provider.name, definition))
+        gc.collect()
         cpu = time.process_time()
         for i in range(n):
             value = tenant_input(i) if execution_input is None else execution_input
