@@ -107,6 +107,8 @@ async def measure(quick: bool) -> Results:
         await scale.run(results, quick)
     with clock("overhead_mock"):
         await overhead.run_mock(results, quick)
+    with clock("overhead_run"):
+        await overhead.run_concurrent(results, quick)
     with clock("growth"):
         await engines.run_growth(results, quick)
     # Then moto, wiped between sections so that none pays for another's executions.

@@ -194,9 +194,13 @@ class LoggingHook:
             ),
         )
 
+    def wants_execution(self, state: ExecutionState) -> bool:
+        """Whether ``on_execution`` would write anything for an execution that ended ``state``."""
+        return self.logger.isEnabledFor(_outcome_level(state))
+
     def on_execution(self, details: ExecutionOutcome) -> None:
         """Log one execution outcome."""
-        level = logging.INFO if details.state is ExecutionState.SUCCEEDED else logging.WARNING
+        level = _outcome_level(details.state)
         if not self.logger.isEnabledFor(level):
             return
         self.logger.log(
@@ -330,3 +334,7 @@ class MetricsCollector:
                 "errors": {f"{op}/{prov}/{err}": n for (op, prov, err), n in self.errors.items()},
                 "executions": {f"{wf}/{st.value}": n for (wf, st), n in self.executions.items()},
             }
+
+
+def _outcome_level(state: ExecutionState) -> int:
+    return logging.INFO if state is ExecutionState.SUCCEEDED else logging.WARNING

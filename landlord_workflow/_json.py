@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 from landlord_workflow.errors import InvalidSpecError
 
@@ -104,7 +104,8 @@ def plain_json(value: object, problems: list[Problem], *, strict_unicode: bool) 
 
     while stack and len(problems) - start < _MAX_PROBLEMS:
         item, where, depth, parent, slot = stack.pop()
-        if item is None or isinstance(item, bool):
+        kind = type(item)  # exact dict/list first: an ABC check costs a Python call
+        if item is None or kind is bool:
             parent[slot] = item
         elif isinstance(item, str):
             if strict_unicode and not item.isascii() and _SURROGATE.search(item):
@@ -122,15 +123,15 @@ def plain_json(value: object, problems: list[Problem], *, strict_unicode: bool) 
                 name = "NaN" if math.isnan(item) else "Infinity"
                 problem(where, f"{name} is not allowed in JSON")
             parent[slot] = item
-        elif isinstance(item, Mapping | list | tuple):
+        elif kind is dict or kind is list or isinstance(item, Mapping | list | tuple):
             if depth >= MAX_JSON_DEPTH:
                 problem(None, f"nested deeper than {MAX_JSON_DEPTH} levels")
                 continue
-            if isinstance(item, Mapping):
+            if kind is dict or (kind is not list and isinstance(item, Mapping)):
                 obj: dict[str, object] = {}
                 parent[slot] = obj
                 entries: list[tuple[object, _Where, int, Any, Any]] = []
-                for key, child in item.items():
+                for key, child in cast("Mapping[object, object]", item).items():
                     if not isinstance(key, str):
                         problem(where, f"object keys must be strings, found {describe(key)}")
                         continue
@@ -141,15 +142,19 @@ def plain_json(value: object, problems: list[Problem], *, strict_unicode: bool) 
                     entries.append((child, (where, key), depth + 1, obj, key))
                 stack.extend(reversed(entries))
             else:
-                array: list[object] = [None] * len(item)
+                array: list[object] = [None] * len(cast("Sequence[object]", item))
                 parent[slot] = array
                 stack.extend(
                     (child, (where, index), depth + 1, array, index)
-                    for index, child in reversed(list(enumerate(item)))
+                    for index, child in reversed(list(enumerate(cast("Sequence[object]", item))))
                 )
         else:
             problem(where, f"{describe(item)} is not a JSON value")
     return root[0]
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+"""``json.dumps`` with these options, the encoder built once (dumps builds one per call)."""
 
 
 def check_json(value: object, field: str, *, max_bytes: int | None = None) -> list[Problem]:
@@ -164,7 +169,7 @@ def check_json(value: object, field: str, *, max_bytes: int | None = None) -> li
         return [(join_path(field, path), message) for path, message in problems]
     if max_bytes is not None:
         try:
-            text = json.dumps(plain, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+            text = _COMPACT(plain)
         except RecursionError:
             return [(field, "nested too deeply to encode")]
         size = len(text) if text.isascii() else len(text.encode("utf-8"))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager, ExitStack, aclosing, nullcontext
@@ -102,12 +103,28 @@ class _KnownWorkflow:
 class _Run:
     """`Manager.run` calls in progress on one execution (a stop through this Manager ends them)."""
 
-    __slots__ = ("stop_reason", "stopped", "users")
+    __slots__ = ("_event", "stop_reason", "stopped", "users")
 
     def __init__(self) -> None:
-        self.stopped = anyio.Event()
+        self.stopped = False
         self.stop_reason: str | None = None
         self.users = 0
+        self._event: anyio.Event | None = None  # made only for a run that waits on it
+
+    def stop(self, reason: str) -> None:
+        self.stop_reason = reason
+        self.stopped = True
+        if self._event is not None:
+            self._event.set()
+
+    async def sleep_unless_stopped(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less if a stop comes first."""
+        if self.stopped:
+            return
+        if self._event is None:
+            self._event = anyio.Event()
+        with anyio.move_on_after(seconds):
+            await self._event.wait()
 
 
 class _NowhereError(ProviderNotFoundError):
@@ -371,8 +388,7 @@ class Manager(AsyncResource):
         provider = self._for_execution(execution_id, provider_type)
         run = self._runs.get(execution_id)
         if run is not None:
-            run.stop_reason = reason
-            run.stopped.set()
+            run.stop(reason)
         await self._call(
             "stop_execution",
             provider,
@@ -491,25 +507,32 @@ class Manager(AsyncResource):
     async def _statuses(
         self, provider: Provider, execution_id: str
     ) -> AsyncGenerator[ExecutionStatus, None]:
-        if isinstance(provider, SupportsWatch):
-            watcher = provider
+        if _supports_watch(provider):
+            watcher = cast("SupportsWatch", provider)
             # A transient error after the watch has yielded cannot be retried
             # inside the stream (it would repeat what was yielded): the watch is
             # opened again instead (its opening under the CallPolicy), at most
             # max_attempts times in a row without a status in between.
             broken = 0
             while True:
-                stream = self._stream(
-                    "watch_execution",
-                    provider,
-                    lambda: watcher.watch_execution(execution_id),
-                    execution_id=execution_id,
-                )
+                opened: list[AsyncIterator[ExecutionStatus]] = []
                 try:
-                    async with aclosing(stream) as pushed:
-                        async for status in pushed:
+                    try:
+                        has_first, first = await self._open_stream(
+                            "watch_execution",
+                            provider,
+                            lambda: watcher.watch_execution(execution_id),
+                            opened,
+                            execution_id=execution_id,
+                        )
+                        if has_first:
                             broken = 0
-                            yield status
+                            yield cast("ExecutionStatus", first)
+                            async for status in opened[-1]:
+                                broken = 0
+                                yield status
+                    finally:
+                        await _close_streams(opened)
                     return
                 except TransientError:
                     broken += 1
@@ -549,7 +572,9 @@ class Manager(AsyncResource):
         self, provider: Provider, execution_id: str, seconds: float | None, *, attempt: int
     ) -> ExecutionStatus:
         final: ExecutionStatus | None = None
-        with anyio.move_on_after(seconds):
+        # No scope at all when nothing bounds the wait (a scope that never
+        # expires changes nothing; the caller's cancellation still reaches in).
+        with nullcontext() if seconds is None else anyio.move_on_after(seconds):
             async with aclosing(self._statuses(provider, execution_id)) as statuses:
                 async for status in statuses:
                     final = status
@@ -595,6 +620,9 @@ class Manager(AsyncResource):
         seconds = check_timeout("timeout", timeout)
         execution_input = _named_input(workflow_id, execution_input)
         with self._composite("run", provider_type, workflow_id=workflow_id):
+            if seconds is None:  # unbounded: no scope that could never expire
+                provider, policy = await self._run_plan(workflow_id, provider_type)
+                return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
             with anyio.move_on_after(seconds) as scope:
                 provider, policy = await self._run_plan(workflow_id, provider_type)
                 return await self._run(provider, workflow_id, execution_input, policy, on_attempt)
@@ -637,7 +665,7 @@ class Manager(AsyncResource):
             attempt = 1
             while True:
                 run = self._track(started.execution_id, tracked)
-                if run.stopped.is_set():
+                if run.stopped:
                     # The stop may have reached the engine before this attempt started.
                     await self._stop_for_run(provider, started.execution_id, run)
                 if on_attempt is not None:
@@ -645,11 +673,10 @@ class Manager(AsyncResource):
                 status = await self._wait(provider, started.execution_id, None, attempt=attempt)
                 if status.state is ExecutionState.SUCCEEDED:
                     return status
-                if status.state not in _RETRYABLE or attempt >= attempts or run.stopped.is_set():
+                if status.state not in _RETRYABLE or attempt >= attempts or run.stopped:
                     raise ExecutionFailedError(_stopped(run, status))
-                with anyio.move_on_after(policy.backoff(attempt).total_seconds()):
-                    await run.stopped.wait()
-                if run.stopped.is_set():
+                await run.sleep_unless_stopped(policy.backoff(attempt).total_seconds())
+                if run.stopped:
                     raise ExecutionFailedError(_stopped(run, status))
                 attempt += 1
                 if isinstance(provider, SupportsRedrive):
@@ -956,6 +983,30 @@ class Manager(AsyncResource):
         under the CallPolicy, retried from scratch on a transient error. Later
         items are not retried: a retry would repeat what was already yielded."""
         opened: list[AsyncIterator[T]] = []
+        try:
+            has_first, first = await self._open_stream(
+                operation, provider, open_stream, opened, workflow_id, execution_id
+            )
+            if not has_first:
+                return
+            yield cast("T", first)
+            async for item in opened[-1]:
+                yield item
+        finally:
+            await _close_streams(opened)
+
+    async def _open_stream(  # noqa: PLR0917 - _call's arguments and the list
+        self,
+        operation: str,
+        provider: Any,
+        open_stream: Callable[[], AsyncIterator[T]],
+        opened: list[AsyncIterator[Any]],
+        workflow_id: str | None = None,
+        execution_id: str | None = None,
+    ) -> tuple[bool, T | None]:
+        """Open a provider stream up to its first item: a call under the
+        CallPolicy. Every stream opened (one per attempt) is appended to
+        ``opened``, which the caller closes with `_close_streams`."""
 
         async def first_item() -> tuple[bool, T | None]:
             stream = open_stream()
@@ -965,23 +1016,12 @@ class Manager(AsyncResource):
             except StopAsyncIteration:
                 return False, None
 
-        try:
-            has_first, first = await self._call(
-                operation, provider, first_item, workflow_id, execution_id
-            )
-            if not has_first:
-                return
-            yield cast("T", first)
-            async for item in opened[-1]:
-                yield item
-        finally:
-            for stream in opened:
-                aclose = getattr(stream, "aclose", None)
-                if aclose is not None:
-                    with anyio.CancelScope(shield=True):
-                        await aclose()
+        return await self._call(operation, provider, first_item, workflow_id, execution_id)
 
     def _report_outcome(self, status: ExecutionStatus, attempt: int) -> None:
+        reporters = self._reporters if self._log_hook.wants_execution(status.state) else self._hooks
+        if not reporters:
+            return  # no details built for nobody
         duration = (
             (status.stop_time - status.start_time).total_seconds() if status.stop_time else None
         )
@@ -996,7 +1036,7 @@ class Manager(AsyncResource):
             failed_at=None if error is None else error.failed_at,
             attempt=attempt,
         )
-        for hook in self._reporters:
+        for hook in reporters:
             _safe_hook(self._logger, hook.on_execution, details)
 
     def __repr__(self) -> str:
@@ -1004,6 +1044,15 @@ class Manager(AsyncResource):
             f"Manager(providers={self._registry.list()!r}, "
             f"default_provider={self._default_provider!r})"
         )
+
+
+async def _close_streams(opened: list[AsyncIterator[T]]) -> None:
+    """Close every stream opened (shielded: a cancelled caller still closes them)."""
+    for stream in opened:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
 
 
 async def _close_to_the_end(provider: Provider) -> bool:
@@ -1064,6 +1113,21 @@ def _named_input(workflow_id: str, execution_input: ExecutionInput | None) -> Ex
     return execution_input
 
 
+_WATCHES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def _supports_watch(provider: object) -> bool:
+    """``isinstance(provider, SupportsWatch)``, cached per class when the class
+    has the method (a Protocol check walks the members on every call)."""
+    kind = type(provider)
+    known = _WATCHES.get(kind)
+    if known is None:
+        if not callable(getattr(kind, "watch_execution", None)):
+            return isinstance(provider, SupportsWatch)  # an instance attribute may add it
+        known = _WATCHES[kind] = isinstance(provider, SupportsWatch)
+    return known
+
+
 def _safe_hook(logger: logging.Logger, method: Callable[[Any], None], details: object) -> None:
     try:
         method(details)
@@ -1083,7 +1147,7 @@ def _retry_name(base: str, retry: int) -> str:
 
 def _stopped(run: _Run, status: ExecutionStatus) -> ExecutionStatus:
     """The status a run ends with after a stop through the Manager: cancelled, with its reason."""
-    if not run.stopped.is_set() or status.state is ExecutionState.CANCELLED:
+    if not run.stopped or status.state is ExecutionState.CANCELLED:
         return status
     reason = run.stop_reason or ""
     return attrs.evolve(
