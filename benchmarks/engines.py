@@ -24,6 +24,7 @@ from _common import (
     five_state_definition,
     fmt_rate,
     fmt_ratio,
+    gc_paused,
     interleaved,
     median,
     moto_provider,
@@ -143,6 +144,9 @@ async def run_growth(results: Results, quick: bool) -> None:
         {"small": small_batches, "large": lambda: _mock_batch(large, f"large-{next(batches)}")},
         repeats,
     )
+    with gc_paused():  # diagnostic: what the cyclic collector's passes add to the growth
+        no_gc = [(await _mock_batch(size, f"no-gc-{next(batches)}"))[1] for size in (small, large)]
+    results.add("growth.no_gc_large_over_small_cpu", no_gc[1] / no_gc[0])
     wall = {size: median([s for s, _ in samples[size]]) for size in samples}
     cpu = {size: median([c for _, c in samples[size]]) for size in samples}
     wall_ratio = wall["large"] / wall["small"]
@@ -163,6 +167,11 @@ async def run_growth(results: Results, quick: bool) -> None:
             f"{wall[size]:.2f} s ({cpu[size]:.2f} s), {label / wall[size]:,.0f} /s",
         )
     results.row(section, f"wall time({large:,}) / time({small:,})", fmt_ratio(wall_ratio))
+    results.row(
+        section,
+        "CPU time ratio with the cyclic GC off (diagnostic)",
+        fmt_ratio(no_gc[1] / no_gc[0]),
+    )
     results.target(
         "growth",
         section=section,

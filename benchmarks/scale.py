@@ -22,7 +22,15 @@ import gc
 import time
 from contextlib import aclosing
 
-from _common import Results, five_state_definition, fmt_ratio, interleaved, median, spec
+from _common import (
+    Results,
+    five_state_definition,
+    fmt_ratio,
+    gc_paused,
+    interleaved,
+    median,
+    spec,
+)
 
 from landlord_workflow import ExecutionInput, ExecutionState
 from landlord_workflow.providers.mock import MockProvider, VirtualClock
@@ -94,6 +102,16 @@ async def run(results: Results, quick: bool) -> None:
         },
         1 if quick else 2,
     )
+    # Diagnostic: the same pair with the cyclic garbage collector off. Its
+    # full collections walk everything alive (the retained executions too),
+    # so they cost more per execution when 10,000 are retained throughout.
+    with gc_paused():
+        no_gc = {
+            "small": await _run(small, retention, wave),
+            "large": await _run(large, retention, wave),
+        }
+    no_gc_ratio = no_gc["large"] / no_gc["small"]
+    results.add("scale.no_gc_large_over_small_cpu", no_gc_ratio)
     steady_ratio = median(steady["large"]) / median(steady["small"])
     results.add("scale.steady_small_cpu_seconds", median(steady["small"]))
     results.add("scale.steady_large_cpu_seconds", median(steady["large"]))
@@ -120,6 +138,7 @@ async def run(results: Results, quick: bool) -> None:
         f"the same after {retention:,} already held (both evicting throughout)",
         f"{fmt_ratio(steady_ratio)}",
     )
+    results.row(section, "the same with the cyclic GC off (diagnostic)", fmt_ratio(no_gc_ratio))
     results.target(
         "scale",
         section=section,

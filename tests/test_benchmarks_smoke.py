@@ -50,6 +50,7 @@ FIGURES = {
     "growth.small_cpu_seconds",
     "growth.large_cpu_seconds",
     "growth.large_over_small_cpu",
+    "growth.no_gc_large_over_small_cpu",
     # 2. Manager overhead
     "overhead.mock_iterations",
     "overhead.mock_direct_us",
@@ -101,6 +102,7 @@ FIGURES = {
     "scale.steady_small_cpu_seconds",
     "scale.steady_large_cpu_seconds",
     "scale.steady_large_over_small_cpu",
+    "scale.no_gc_large_over_small_cpu",
     # 5. starts
     "starts.count",
     "starts.raw_per_s_1_in_flight",

@@ -106,14 +106,16 @@ class _Fifo:
 
     def pop_oldest(self) -> str:
         """Remove and return the oldest key (KeyError when empty)."""
-        if not self.seq:
+        seq = self.seq
+        if not seq:
             raise KeyError("pop_oldest(): empty")
         order = self._order
-        while self._first not in order:  # skip what discard removed
-            self._first += 1
-        key = order.pop(self._first)
-        self._first += 1
-        del self.seq[key]
+        first = self._first
+        while first not in order:  # skip what discard removed
+            first += 1
+        key = order.pop(first)
+        self._first = first + 1
+        del seq[key]
         return key
 
 
@@ -712,14 +714,14 @@ class MockProvider(AsyncResource):
         self._finished.add(record.execution_id)
         if record.watchers:
             self._notify(record)
-        if len(self._finished) > self._retention:
+        if len(self._finished.seq) > self._retention:  # .seq: no __len__ call
             self._evict()
 
     def _evict(self) -> None:
         finished = self._finished
         executions = self._executions
         evicted = self._evicted
-        while len(finished) > self._retention:
+        while len(finished.seq) > self._retention:
             execution_id = finished.pop_oldest()
             record = executions.pop(execution_id, None)
             if self._unanswered_redrives:
@@ -728,7 +730,7 @@ class MockProvider(AsyncResource):
                 self._unanswered_starts.pop(execution_id, None)
             # Its name stays taken (AWS: for 90 days), for the last few evicted.
             evicted.add(execution_id)
-            if len(evicted) > self._name_memory:
+            if len(evicted.seq) > self._name_memory:
                 evicted.pop_oldest()
             if record is not None:
                 of_workflow = self._by_workflow.get(record.workflow_id)
