@@ -60,6 +60,7 @@ from landlord_workflow._asl._values import (
     is_int,
     is_number,
     json_kind,
+    parse_compact,
     payload_size,
 )
 from landlord_workflow._limits import MAX_HISTORY_EVENTS
@@ -995,7 +996,9 @@ class Execution:
             state=state,
             retry_count=retry_count,
             task_token=token,
-            context_object=env.context,
+            # A private copy, as the task input is: the context holds the
+            # execution's own input, which nothing may change in place.
+            context_object=parse_compact(compact_json(env.context)),
         )
 
     def _record_task(
@@ -1267,7 +1270,8 @@ class Execution:
                 ITEM_READER_FAILED,
                 f"No item reader can read '{reader.get('Resource')}' on this engine.",
             )
-        items = await read_items(state.name, reader, effective)
+        # The reader gets a private copy of the state's input (it may modify it).
+        items = await read_items(state.name, reader, parse_compact(compact_json(effective)))
         if not isinstance(items, list):
             raise StatesError(ITEM_READER_FAILED, "Attempting to map over non-iterable node.")
         config = reader.get("ReaderConfig") or {}
@@ -1405,7 +1409,9 @@ class Execution:
         parameters = writer["Parameters"](effective, env) if writer["Parameters"] else {}
         export = getattr(self.runtime, "write_results", None)
         if export is not None:
-            return await export(state.name, writer["Resource"], parameters, results)
+            # Private copies: the results are the executions' own outputs.
+            shared = parse_compact(compact_json([parameters, results]))
+            return await export(state.name, writer["Resource"], shared[0], shared[1])
         # No storage here: the output AWS gives once the results are exported.
         bucket = parameters.get("Bucket") if isinstance(parameters, Mapping) else None
         prefix = parameters.get("Prefix", "") if isinstance(parameters, Mapping) else ""

@@ -86,11 +86,12 @@ class RealClock:
         """The current UTC time."""
         return datetime.now(UTC)
 
-    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+    async def sleep(self, seconds: float) -> None:
         """``asyncio.sleep`` (``<= 0`` just yields to the loop once)."""
         if seconds <= 0:
-            return yield_once()
-        return asyncio.sleep(seconds)
+            await yield_once()
+        else:
+            await asyncio.sleep(seconds)
 
     def call_later(self, seconds: float, callback: Callable[[], object]) -> TimerHandle:
         """``loop.call_later``."""
@@ -199,13 +200,11 @@ class VirtualClock:
     def _at(self, stamp: object) -> datetime:
         return self._start + timedelta(seconds=cast("float", stamp))
 
-    def sleep(self, seconds: float) -> Coroutine[Any, Any, None]:
+    async def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` of simulated time; ``<= 0`` only yields to the loop."""
         if seconds <= 0:
-            return yield_once()
-        return self._sleep(seconds)
-
-    async def _sleep(self, seconds: float) -> None:
+            await yield_once()
+            return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         timer = self.call_later(seconds, functools.partial(_wake, future))
         try:
