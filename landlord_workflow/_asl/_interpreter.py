@@ -409,15 +409,7 @@ class Execution:
                     if exited > last_event:
                         raise _HistoryLimitReached
                     self.events = exited
-                    if assigned:
-                        self.recorder.record(
-                            exited,
-                            state.exited_event,
-                            name,
-                            {"output": output, "assignedVariables": assigned},
-                        )
-                    else:
-                        record_value(recorder, exited, state.exited_event, name, "output", output)
+                    self._record_exited(exited, state, output, assigned)
                 else:
                     self.events = exited
                     record_step(
@@ -461,15 +453,7 @@ class Execution:
             if exited > last_event:
                 raise _HistoryLimitReached
             self.events = exited
-            if assigned:
-                self.recorder.record(
-                    exited,
-                    state.exited_event,
-                    name,
-                    {"output": output, "assignedVariables": assigned},
-                )
-            else:
-                record_value(recorder, exited, state.exited_event, name, "output", output)
+            self._record_exited(exited, state, output, assigned)
             if following is None:
                 return output
             name = following
@@ -576,6 +560,20 @@ class Execution:
         return bound
 
     # ------------------------------------------------------------- states
+
+    def _record_exited(self, number: int, state: State, output: Any, assigned: Any) -> None:
+        """The event of ``state`` exited with ``output`` (and the variables it assigned)."""
+        if assigned:
+            self.recorder.record(
+                number,
+                state.exited_event,
+                state.name,
+                {"output": output, "assignedVariables": assigned},
+            )
+        else:
+            self._record_value(
+                self.recorder, number, state.exited_event, state.name, "output", output
+            )
 
     def _visit_now(  # noqa: PLR0915 - the hot path, inlined on purpose
         self, state: State, raw: Any, env: Env, node: _Node

@@ -123,25 +123,19 @@ def _same_bound(data_bound: int | None) -> int | None:
 def _object_bound(parts: tuple[tuple[int, Expr], ...]) -> Callable[[int | None], int | None]:
     # {"k1":v1,"k2":v2}: braces, each key with its colon, the values, the commas.
     fixed = 2 + sum(key_size + 1 for key_size, _ in parts) + max(len(parts) - 1, 0)
-
-    def bound(data_bound: int | None) -> int | None:
-        total = fixed
-        for _, expr in parts:
-            part = size_bound(expr, data_bound)
-            if part is None:
-                return None
-            total += part
-        return total
-
-    return bound
+    return _sum_bound(fixed, tuple(expr for _, expr in parts))
 
 
 def _list_bound(items: tuple[Expr, ...]) -> Callable[[int | None], int | None]:
-    fixed = 2 + max(len(items) - 1, 0)
+    return _sum_bound(2 + max(len(items) - 1, 0), items)
+
+
+def _sum_bound(fixed: int, exprs: tuple[Expr, ...]) -> Callable[[int | None], int | None]:
+    """``fixed`` bytes plus a bound of each of ``exprs`` (None if any has none)."""
 
     def bound(data_bound: int | None) -> int | None:
         total = fixed
-        for expr in items:
+        for expr in exprs:
             part = size_bound(expr, data_bound)
             if part is None:
                 return None

@@ -42,7 +42,22 @@ async def _run(definition: dict[str, Any], **provider_args: Any) -> ExecutionSta
             await clock.sleep(1)
 
 
-async def test_a_handler_changing_its_context_object_changes_nothing_in_the_execution() -> None:
+@pytest.mark.parametrize(
+    ("after", "output"),
+    [
+        # $$.Execution.Input still reads the input the execution started with.
+        (
+            {"Type": "Pass", "Parameters": {"data.$": "$", "input.$": "$$.Execution.Input"}},
+            {"data": {"a": 1}, "input": {"a": 1}},
+        ),
+        # The next output is within the limit (the engine's size bound holds).
+        ({"Type": "Pass", "Result": 1, "ResultPath": "$.k"}, {"a": 1, "k": 1}),
+    ],
+    ids=["context-input", "payload-limit"],
+)
+async def test_a_handler_changing_its_context_object_changes_nothing_in_the_execution(
+    after: dict[str, Any], output: Any
+) -> None:
     async def grow(task_input: Any, context: TaskContext) -> Any:
         context.context_object["Execution"]["Input"]["pad"] = "x" * 2_000  # type: ignore[index]
         return {}
@@ -51,35 +66,13 @@ async def test_a_handler_changing_its_context_object_changes_nothing_in_the_exec
         "StartAt": "T",
         "States": {
             "T": {"Type": "Task", "Resource": LAMBDA, "ResultPath": None, "Next": "P"},
-            "P": {
-                "Type": "Pass",
-                "Parameters": {"data.$": "$", "input.$": "$$.Execution.Input"},
-                "End": True,
-            },
+            "P": {**after, "End": True},
         },
     }
     status = await _run(definition, task_handlers={"grow": grow})
 
     assert status.state is ExecutionState.SUCCEEDED
-    assert status.output == {"data": {"a": 1}, "input": {"a": 1}}
-
-
-async def test_a_handler_changing_its_context_cannot_get_an_output_over_the_limit_through() -> None:
-    async def grow(task_input: Any, context: TaskContext) -> Any:
-        context.context_object["Execution"]["Input"]["pad"] = "x" * 2_000  # type: ignore[index]
-        return {}
-
-    definition = {
-        "StartAt": "T",
-        "States": {
-            "T": {"Type": "Task", "Resource": LAMBDA, "ResultPath": None, "Next": "P"},
-            "P": {"Type": "Pass", "Result": 1, "ResultPath": "$.k", "End": True},
-        },
-    }
-    status = await _run(definition, task_handlers={"grow": grow})
-
-    assert status.state is ExecutionState.SUCCEEDED
-    assert status.output == {"a": 1, "k": 1}
+    assert status.output == output
     assert payload_size(status.output) <= LIMIT
 
 
