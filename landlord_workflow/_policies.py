@@ -255,13 +255,7 @@ class CallRunner:
         timeout = self._attempt_timeout if timed else None
         start = perf_counter()
         try:
-            if timeout is None:
-                result = await call()
-            else:
-                with anyio.move_on_after(timeout) as scope:
-                    result = await call()
-                if scope.cancelled_caught:
-                    raise OperationTimeoutError(f"attempt 1 did not complete within {timeout}s")
+            result = await _timed(call, timeout, 1)
         except TransientError as exc:
             return await self._retry(call, report, start, timeout, exc)
         except Exception as exc:
@@ -333,16 +327,17 @@ class CallRunner:
         state.attempt += 1
         start = perf_counter()
         try:
-            if timeout is None:
-                result = await call()
-            else:
-                with anyio.move_on_after(timeout) as scope:
-                    result = await call()
-                if scope.cancelled_caught:
-                    raise OperationTimeoutError(
-                        f"attempt {state.attempt} did not complete within {timeout}s"
-                    )
+            result = await _timed(call, timeout, state.attempt)
         finally:
             state.seconds = perf_counter() - start
         report(state.attempt, state.seconds, None, None)
         return result
+
+
+async def _timed(call: Callable[[], Awaitable[T]], timeout: float | None, attempt: int) -> T:
+    """One attempt, bounded by ``timeout`` seconds (None: unbounded)."""
+    if timeout is None:
+        return await call()
+    with anyio.move_on_after(timeout):
+        return await call()
+    raise OperationTimeoutError(f"attempt {attempt} did not complete within {timeout}s")

@@ -33,6 +33,7 @@ from landlord_workflow._asl import (
     parse_resource,
 )
 from landlord_workflow._asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT
+from landlord_workflow._jobs import run_all
 from landlord_workflow.providers.mock import VirtualClock
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -212,24 +213,7 @@ class KitRuntime:
         max_concurrency: int,
         on_done: Callable[[int, Any], bool],
     ) -> None:
-        limit = asyncio.Semaphore(max_concurrency if max_concurrency > 0 else len(jobs) or 1)
-        stop = asyncio.Event()
-
-        async def one(index: int) -> None:
-            async with limit:
-                if stop.is_set():
-                    return
-                result = await jobs[index]()
-            if on_done(index, result):
-                stop.set()
-                raise _StopError
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for index in range(len(jobs)):
-                    group.create_task(one(index))
-        except* _StopError:
-            pass
+        await run_all(jobs, max_concurrency=max_concurrency, on_done=on_done)
 
     async def read_items(self, state: str, reader: Mapping[str, Any], data: Any) -> Any:
         key = str(reader.get("Resource"))
@@ -275,10 +259,6 @@ class KitRuntime:
             handle.cancel()
             if not task.done():
                 task.cancel()
-
-
-class _StopError(Exception):
-    pass
 
 
 async def run_machine(

@@ -27,6 +27,7 @@ from landlord_workflow._asl import (
     parse_resource,
 )
 from landlord_workflow._asl._errors import HEARTBEAT_TIMEOUT, TIMEOUT
+from landlord_workflow._jobs import run_all
 
 if TYPE_CHECKING:
     from landlord_workflow.providers.mock._engine import MockProvider
@@ -45,10 +46,6 @@ class Callback:
         self.record = record
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.heartbeat = asyncio.Event()
-
-
-class _StopRun(Exception):  # noqa: N818 - internal signal, never escapes run_all
-    pass
 
 
 class MockRuntime:
@@ -218,27 +215,7 @@ class MockRuntime:
         max_concurrency: int,
         on_done: Callable[[int, Any], bool],
     ) -> None:
-        if not jobs:
-            return
-        limit = asyncio.Semaphore(max_concurrency if max_concurrency > 0 else len(jobs))
-        stopped = False
-
-        async def one(index: int) -> None:
-            nonlocal stopped
-            async with limit:
-                if stopped:
-                    return
-                result = await jobs[index]()
-            if on_done(index, result):
-                stopped = True
-                raise _StopRun
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for index in range(len(jobs)):
-                    group.create_task(one(index))
-        except* _StopRun:
-            pass
+        await run_all(jobs, max_concurrency=max_concurrency, on_done=on_done)
 
 
 def _cancelling() -> bool:

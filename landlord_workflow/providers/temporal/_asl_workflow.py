@@ -71,6 +71,7 @@ with workflow.unsafe.imports_passed_through():
     from landlord_workflow._asl._errors import HEARTBEAT_TIMEOUT, RUNTIME, TASK_FAILED, TIMEOUT
     from landlord_workflow._asl._history import contract_event
     from landlord_workflow._asl._values import compact_json, payload_size
+    from landlord_workflow._jobs import run_all
     from landlord_workflow.providers.temporal._asl_wire import (
         CALLBACK_SIGNAL,
         CHECKPOINT_QUERY,
@@ -439,31 +440,7 @@ class TemporalRuntime:
         max_concurrency: int,
         on_done: Callable[[int, Any], bool],
     ) -> None:
-        if not jobs:
-            return
-        limit = asyncio.Semaphore(max_concurrency if max_concurrency > 0 else len(jobs))
-        stopped = False
-
-        async def one(index: int) -> None:
-            nonlocal stopped
-            async with limit:
-                if stopped:
-                    return
-                result = await jobs[index]()
-            if on_done(index, result):
-                stopped = True
-                raise _StopRunError
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for index in range(len(jobs)):
-                    group.create_task(one(index))
-        except* _StopRunError:
-            pass
-
-
-class _StopRunError(Exception):
-    """Ends run_all early (never escapes it)."""
+        await run_all(jobs, max_concurrency=max_concurrency, on_done=on_done)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
