@@ -300,23 +300,17 @@ async def run_on_mock(entry: Entry) -> ExecutionStatus:
 
 async def run_on_moto(provider: StepFunctionsProvider, entry: Entry) -> ExecutionStatus:
     """Run ``entry`` once on moto through ``provider``; final status with history."""
-    spec = _spec(entry, provider.name)
-    await provider.create_workflow(spec)
-    started = await provider.start_execution(
-        spec.workflow_id, ExecutionInput(input=entry.input, execution_name=EXECUTION_NAME)
-    )
-    with anyio.fail_after(MOTO_DEADLINE_SECONDS):
-        while True:
-            status = await provider.get_execution_status(started.execution_id)
-            if status.state.is_terminal:
-                break
-            await anyio.sleep(MOTO_POLL_SECONDS)
-    return await provider.get_execution_status(started.execution_id, include_history=True)
+    return await _run_polled(provider, entry)
 
 
 async def run_on_temporal(provider: Provider, entry: Entry) -> ExecutionStatus:
     """Run ``entry`` once as ASL on Temporal through ``provider`` (which hosts the ASL
     worker with :data:`MOCK_TASKS`); final status with history."""
+    return await _run_polled(provider, entry)
+
+
+async def _run_polled(provider: Provider, entry: Entry) -> ExecutionStatus:
+    """Create, start, poll the status until it is terminal; the final status with history."""
     spec = _spec(entry, provider.name)
     await provider.create_workflow(spec)
     started = await provider.start_execution(

@@ -73,9 +73,12 @@ async def start(
     provider: TemporalProvider,
     definition: Mapping[str, Any],
     payload: Any = None,
+    *,
+    name: str | None = None,
     **spec_fields: Any,
 ) -> tuple[str, str]:
-    """Create a workflow of ``definition`` and start it; (execution id, execution name)."""
+    """Create a workflow of ``definition`` and start it (as ``name``, else a fresh name);
+    (execution id, execution name)."""
     spec = WorkflowSpec(
         workflow_id=f"asl-{uuid.uuid4().hex[:12]}",
         provider_type="temporal",
@@ -84,7 +87,7 @@ async def start(
         **spec_fields,
     )
     await provider.create_workflow(spec)
-    name = f"run-{uuid.uuid4().hex[:10]}"
+    name = name or f"run-{uuid.uuid4().hex[:10]}"
     started = await provider.start_execution(
         spec.workflow_id, ExecutionInput(input=payload or {"tenant": "t-1"}, execution_name=name)
     )
@@ -192,7 +195,7 @@ async def test_tasks_retry_by_the_asl_rules_and_temporal_tries_each_activity_onc
     )
     name = f"run-{uuid.uuid4().hex[:10]}"
     FAILURES_LEFT[name] = 1
-    execution_id, _ = await start_named(provider, definition, name)
+    execution_id, _ = await start(provider, definition, name=name)
     await wait_until_terminal(provider, execution_id)
     status = await provider.get_execution_status(execution_id, include_history=True)
 
@@ -218,22 +221,6 @@ async def test_tasks_retry_by_the_asl_rules_and_temporal_tries_each_activity_onc
     assert [t.timer_started_event_attributes.start_to_fire_timeout.seconds for t in timers] == [1]
     kinds = [(e.type, e.details.get("state")) for e in status.history if e.type.startswith("Task")]
     assert kinds == [("TaskFailed", "Flaky"), ("TaskRetried", "Flaky")]
-
-
-async def start_named(
-    provider: TemporalProvider, definition: Mapping[str, Any], name: str
-) -> tuple[str, str]:
-    spec = WorkflowSpec(
-        workflow_id=f"asl-{uuid.uuid4().hex[:12]}",
-        provider_type="temporal",
-        name="ASL on Temporal",
-        definition=definition,
-    )
-    await provider.create_workflow(spec)
-    started = await provider.start_execution(
-        spec.workflow_id, ExecutionInput(input={"tenant": "t-1"}, execution_name=name)
-    )
-    return started.execution_id, name
 
 
 async def test_a_task_past_its_timeout_fails_with_states_timeout_as_on_the_mock(
@@ -546,7 +533,7 @@ async def test_redrive_resumes_at_the_failed_state_and_never_reruns_completed_ta
     )
     name = f"run-{uuid.uuid4().hex[:10]}"
     FAILURES_LEFT[name] = 1
-    execution_id, _ = await start_named(provider, definition, name)
+    execution_id, _ = await start(provider, definition, name=name)
     failed = await wait_until_terminal(provider, execution_id)
     assert failed.state is ExecutionState.FAILED
     assert failed.error is not None

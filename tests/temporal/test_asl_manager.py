@@ -25,6 +25,7 @@ from temporalio.service import RPCStatusCode
 
 from landlord_workflow import (
     ExecutionInput,
+    ExecutionResult,
     ExecutionState,
     Manager,
     Registry,
@@ -206,10 +207,8 @@ async def test_throttled_unavailable_and_lost_starts_make_exactly_one_execution(
         await manager.stop_execution(execution_id, "done")
 
 
-async def test_a_lost_callback_answer_is_delivered_once_and_a_lost_redrive_made_once(
-    faulty: tuple[Manager, FaultyService],
-) -> None:
-    manager, service = faulty
+async def start_approval(manager: Manager) -> tuple[ExecutionResult, str, str]:
+    """Create the approval workflow and start one execution: (result, name, its task token)."""
     approval = spec(APPROVAL)
     await manager.create_workflow(approval)
     name = f"run-{uuid.uuid4().hex[:8]}"
@@ -217,6 +216,14 @@ async def test_a_lost_callback_answer_is_delivered_once_and_a_lost_redrive_made_
         approval.workflow_id, ExecutionInput(input={}, execution_name=name)
     )
     (token,) = await tokens_of(name)
+    return started, name, token
+
+
+async def test_a_lost_callback_answer_is_delivered_once_and_a_lost_redrive_made_once(
+    faulty: tuple[Manager, FaultyService],
+) -> None:
+    manager, service = faulty
+    started, name, token = await start_approval(manager)
     service.lose_answer("signal_workflow_execution", times=1)
     await manager.send_task_failure(token, "Tenant.NotReady", "later")
     assert service.calls["signal_workflow_execution"] == 2
@@ -241,13 +248,7 @@ async def test_every_asl_call_honours_cancellation_while_its_rpc_hangs(
     faulty: tuple[Manager, FaultyService],
 ) -> None:
     manager, service = faulty
-    approval = spec(APPROVAL)
-    await manager.create_workflow(approval)
-    name = f"run-{uuid.uuid4().hex[:8]}"
-    started = await manager.start_execution(
-        approval.workflow_id, ExecutionInput(input={}, execution_name=name)
-    )
-    (token,) = await tokens_of(name)
+    started, _, token = await start_approval(manager)
     execution_id = started.execution_id
     calls = {
         "send_task_success": lambda: manager.send_task_success(token, {}),
@@ -257,7 +258,7 @@ async def test_every_asl_call_honours_cancellation_while_its_rpc_hangs(
             execution_id, include_history=True
         ),
         "start_execution": lambda: manager.start_execution(
-            approval.workflow_id, ExecutionInput(input={})
+            started.workflow_id, ExecutionInput(input={})
         ),
         "redrive_execution": lambda: manager.redrive_execution(execution_id),
     }

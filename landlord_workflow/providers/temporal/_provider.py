@@ -829,20 +829,25 @@ class TemporalProvider(AsyncResource):
             # attempt made, which may have ended since.
             described = await self._describe(ref)
             info = described.workflow_execution_info
-            return ExecutionResult(
-                execution_id=ref.execution_id,
-                workflow_id=workflow_id,
-                provider_type=self._name,
-                state=to_state(info.status),
-                started_at=to_utc(info.start_time),
-                message="started by an earlier attempt whose answer was lost",
+            return self._result(
+                ref,
+                to_state(info.status),
+                to_utc(info.start_time),
+                "started by an earlier attempt whose answer was lost",
             )
+        return self._result(ref, ExecutionState.RUNNING, datetime.now(UTC))
+
+    def _result(
+        self, ref: ExecutionRef, state: ExecutionState, started_at: datetime, message: str = ""
+    ) -> ExecutionResult:
+        """What a start or a redrive of ``ref`` returns."""
         return ExecutionResult(
             execution_id=ref.execution_id,
-            workflow_id=workflow_id,
+            workflow_id=ref.workflow_id,
             provider_type=self._name,
-            state=ExecutionState.RUNNING,
-            started_at=datetime.now(UTC),
+            state=state,
+            started_at=started_at,
+            message=message,
         )
 
     async def _existing_start(
@@ -859,13 +864,8 @@ class TemporalProvider(AsyncResource):
             run = await self._run_start(ref, info.execution.run_id)
             same_input = input_digest(run.input) == digest
         if same_input and state is ExecutionState.RUNNING:
-            return ExecutionResult(
-                execution_id=ref.execution_id,
-                workflow_id=ref.workflow_id,
-                provider_type=self._name,
-                state=state,
-                started_at=to_utc(info.start_time),
-                message="already running with the same input",
+            return self._result(
+                ref, state, to_utc(info.start_time), "already running with the same input"
             )
         detail = (
             "it is running with a different input"
@@ -1304,13 +1304,11 @@ class TemporalProvider(AsyncResource):
         if lost is not None and lost[0] != info.execution.run_id:
             # An earlier redrive whose answer was lost made the current run.
             self._ledger.redrive_settled(ref.temporal_id)
-            return ExecutionResult(
-                execution_id=ref.execution_id,
-                workflow_id=ref.workflow_id,
-                provider_type=self._name,
-                state=state,
-                started_at=datetime.now(UTC),
-                message="redriven by an earlier attempt whose answer was lost",
+            return self._result(
+                ref,
+                state,
+                datetime.now(UTC),
+                "redriven by an earlier attempt whose answer was lost",
             )
         if state not in _REDRIVABLE:
             raise ProviderError(
@@ -1347,14 +1345,7 @@ class TemporalProvider(AsyncResource):
             self._ledger.redrive_settled(ref.temporal_id)
             raise
         self._ledger.redrive_settled(ref.temporal_id)
-        return ExecutionResult(
-            execution_id=ref.execution_id,
-            workflow_id=ref.workflow_id,
-            provider_type=self._name,
-            state=ExecutionState.RUNNING,
-            started_at=datetime.now(UTC),
-            message="redriven",
-        )
+        return self._result(ref, ExecutionState.RUNNING, datetime.now(UTC), "redriven")
 
     async def _redrive_asl(
         self, ref: ExecutionRef, described: DescribeWorkflowExecutionResponse, state: ExecutionState
@@ -1423,13 +1414,11 @@ class TemporalProvider(AsyncResource):
             self._ledger.redrive_settled(ref.temporal_id)
             raise
         self._ledger.redrive_settled(ref.temporal_id)
-        return ExecutionResult(
-            execution_id=ref.execution_id,
-            workflow_id=ref.workflow_id,
-            provider_type=self._name,
-            state=ExecutionState.RUNNING,
-            started_at=datetime.now(UTC),
-            message=f"redriven from {_resume_state(checkpoint)}",
+        return self._result(
+            ref,
+            ExecutionState.RUNNING,
+            datetime.now(UTC),
+            f"redriven from {_resume_state(checkpoint)}",
         )
 
     async def watch_execution(self, execution_id: str) -> AsyncIterator[ExecutionStatus]:
