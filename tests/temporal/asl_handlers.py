@@ -99,6 +99,20 @@ HANDLERS = {
     "sqs:sendMessage.waitForTaskToken": notify,
 }
 
+APPROVAL = {
+    "StartAt": "Approve",
+    "States": {
+        "Approve": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "approvals", "MessageBody": {"token.$": "$$.Task.Token"}},
+            "HeartbeatSeconds": 60,
+            "End": True,
+        }
+    },
+}
+"""An approval step: ``notify`` keeps its task token (read it with `tokens_of`)."""
+
 
 async def tokens_of(execution_name: str, count: int = 1, timeout: float = 15.0) -> list[str]:
     """The first ``count`` tokens ``notify`` got for ``execution_name`` (waits for them)."""

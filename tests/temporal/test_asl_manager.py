@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import pytest
 import pytest_asyncio
-from temporal.asl_handlers import CALLS, FAILURES_LEFT, tokens_of
+from temporal.asl_handlers import APPROVAL, CALLS, FAILURES_LEFT, tokens_of
 from temporal.faults import FaultyService, faulty_client
 from temporalio.service import RPCStatusCode
 
@@ -49,18 +49,6 @@ PREPARE_FLAKY_FINISH = {
     },
 }
 HANG = {"StartAt": "Hang", "States": {"Hang": {"Type": "Task", "Resource": "hang", "End": True}}}
-APPROVAL = {
-    "StartAt": "Approve",
-    "States": {
-        "Approve": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Parameters": {"QueueUrl": "approvals", "MessageBody": {"token.$": "$$.Task.Token"}},
-            "HeartbeatSeconds": 60,
-            "End": True,
-        }
-    },
-}
 
 
 def spec(definition: dict[str, Any], **fields: Any) -> WorkflowSpec:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from temporal.asl_handlers import CALLS, FAILURES_LEFT, tokens_of
+from temporal.asl_handlers import APPROVAL, CALLS, FAILURES_LEFT, tokens_of
 
 from landlord_workflow import ExecutionStatus, WorkflowSpec, codec
 from landlord_workflow.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, main
@@ -41,18 +41,6 @@ FLAKY = {
     "States": {
         "Prepare": {"Type": "Task", "Resource": "prepare", "ResultPath": "$.p", "Next": "Flaky"},
         "Flaky": {"Type": "Task", "Resource": "flaky", "ResultPath": "$.f", "End": True},
-    },
-}
-APPROVAL = {
-    "StartAt": "Approve",
-    "States": {
-        "Approve": {
-            "Type": "Task",
-            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-            "Parameters": {"QueueUrl": "approvals", "MessageBody": {"token.$": "$$.Task.Token"}},
-            "HeartbeatSeconds": 60,
-            "End": True,
-        }
     },
 }
 
